@@ -1,0 +1,60 @@
+import fp from 'fastify-plugin'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { AppConfig } from '../src/config.js'
+import { AppError } from '../src/errors.js'
+import { isClientIdKey, receiverKey } from '../src/lib/client-identity.js'
+
+/** Keys the store keeps at most (LRU): rate-limit state stays bounded however many clients come. */
+const MAX_TRACKED_KEYS = 20_000
+
+export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'poll'
+
+/**
+ * Requests allowed per window for a steady rate: the rate over the window plus one second of burst
+ * and two spare requests, so a client on its cadence with ±100 ms jitter (or a short hiccup burst)
+ * never hits the limit while one sending at three times the rate does.
+ */
+export function budget (perSecond: number, windowMs: number): number {
+  return Math.ceil(perSecond * (windowMs / 1000 + 1)) + 2
+}
+
+function sessionIdOf (request: FastifyRequest): string {
+  return (request.params as { sessionId?: string }).sessionId ?? ''
+}
+
+/** The per-route `config.rateLimit` for an action, fitted to the desktop client's cadence (CLIENT.md). */
+export function rateLimitFor (limits: AppConfig['rateLimit'], action: RateLimitedAction) {
+  const timeWindow = limits.windowMs
+  switch (action) {
+    case 'start':
+      return { max: limits.startsPerMinute, timeWindow: 60_000, keyGenerator: (r: FastifyRequest) => `start:${r.ip}` }
+    case 'stop':
+      return { max: budget(1, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `stop:${sessionIdOf(r)}` }
+    case 'metadata-write':
+      return { max: budget(limits.metadataPerSecond, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `mw:${sessionIdOf(r)}` }
+    case 'audio-write':
+      return { max: budget(limits.audioPerSecond, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `aw:${sessionIdOf(r)}` }
+    case 'poll': {
+      const perReceiver = budget(limits.pollsPerSecond, timeWindow)
+      return {
+        timeWindow,
+        keyGenerator: (r: FastifyRequest) => `${sessionIdOf(r)}:${receiverKey(r)}`,
+        // Without X-Client-Id every receiver behind one address + User-Agent shares a key: give it room for many.
+        max: (_r: FastifyRequest, key: string) =>
+          isClientIdKey(key.slice(key.indexOf(':') + 1)) ? perReceiver : perReceiver * limits.receiversPerAddress
+      }
+    }
+  }
+}
+
+const rateLimitPlugin: FastifyPluginAsync = async (app) => {
+  await app.register(rateLimit, {
+    global: false,
+    cache: MAX_TRACKED_KEYS,
+    errorResponseBuilder: (_request, context) =>
+      new AppError('RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${context.after}; retry later`)
+  })
+}
+
+export default fp(rateLimitPlugin, { name: 'rate-limits', fastify: '5.x', dependencies: ['config'] })

@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HealthResponse } from '../src/schemas/health.js'
+
+const MB = 1024 * 1024
+const toMb = (bytes: number) => Math.round((bytes / MB) * 10) / 10
+
+const health: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/health', {
+    schema: { summary: 'Liveness and load', response: { 200: HealthResponse } }
+  }, async () => {
+    const memory = process.memoryUsage()
+    return {
+      status: 'healthy' as const,
+      activeSessions: app.sessions.activeCount,
+      uptime: Math.round(process.uptime() * 10) / 10,
+      memoryUsage: { used: toMb(memory.heapUsed), total: toMb(memory.heapTotal), rss: toMb(memory.rss) }
+    }
+  })
+}
+
+export default health

@@ -1,0 +1,61 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses, InactiveErrorResponse, SessionParams } from '../../src/schemas/common.js'
+import { StatusResponse, StopResponse } from '../../src/schemas/share.js'
+import { rateLimitFor } from '../../plugins/rate-limit.js'
+import { AppError } from '../../src/errors.js'
+import { receiverKey } from '../../src/lib/client-identity.js'
+
+const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/:sessionId/stop', {
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'stop') },
+    schema: {
+      summary: 'Stop a sharing session',
+      params: SessionParams,
+      response: { 200: StopResponse, ...errorResponses }
+    }
+  }, async (request) => {
+    const ended = app.sessions.stop(request.params.sessionId, Date.now())
+    return { success: true as const, sessionDuration: ended.durationSeconds, bytesTransferred: ended.bytesTransferred }
+  })
+
+  app.get('/:sessionId/status', {
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    schema: {
+      summary: 'Check whether a session is live',
+      params: SessionParams,
+      response: { 200: StatusResponse, 404: InactiveErrorResponse, ...errorResponses }
+    }
+  }, async (request) => {
+    const now = Date.now()
+    const found = app.sessions.lookup(request.params.sessionId)
+    if (found.state === 'unknown') throw new AppError('SESSION_NOT_FOUND', 'Session not found', { isActive: false })
+    if (found.state === 'ended') {
+      const { ended } = found
+      return {
+        isActive: false,
+        sessionId: ended.id,
+        startTime: ended.startTime,
+        listenerCount: 0,
+        currentMetadata: null,
+        lastActivity: ended.endedAt,
+        endedAt: ended.endedAt,
+        endReason: ended.reason
+      }
+    }
+    const { session } = found
+    session.listeners.touch(receiverKey(request), now)
+    const metadata = session.metadata(now)?.value
+    return {
+      isActive: true,
+      sessionId: session.id,
+      startTime: session.startTime,
+      listenerCount: session.listeners.count(now),
+      currentMetadata: metadata === undefined ? null : { title: metadata.title, artist: metadata.artist },
+      lastActivity: session.lastActivity,
+      endedAt: null,
+      endReason: null
+    }
+  })
+}
+
+export default lifecycle

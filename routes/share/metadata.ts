@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses, SessionParams } from '../../src/schemas/common.js'
+import { METADATA_BODY_LIMIT, MetadataAck, MetadataBody, MetadataResponse } from '../../src/schemas/share.js'
+import { rateLimitFor } from '../../plugins/rate-limit.js'
+import { receiverKey } from '../../src/lib/client-identity.js'
+import { sendSerialisedJson } from '../../src/lib/reply.js'
+
+const metadata: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/:sessionId/metadata', {
+    bodyLimit: METADATA_BODY_LIMIT,
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'metadata-write') },
+    schema: {
+      summary: 'Send the current song, progress, lyrics and cover (sharer)',
+      params: SessionParams,
+      body: MetadataBody,
+      response: { 200: MetadataAck, ...errorResponses }
+    }
+  }, async (request) => {
+    const listenersNotified = app.sessions.receiveMetadata(request.params.sessionId, request.body, Date.now())
+    return { success: true as const, listenersNotified }
+  })
+
+  app.get('/:sessionId/metadata', {
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    schema: {
+      summary: 'Latest metadata (receiver)',
+      params: SessionParams,
+      response: { 200: MetadataResponse, ...errorResponses }
+    }
+  }, async (request, reply) => {
+    const stored = app.sessions.currentMetadata(request.params.sessionId, receiverKey(request), Date.now())
+    // Serialised once per update: every poll sends the same string.
+    return sendSerialisedJson(reply, stored.json)
+  })
+}
+
+export default metadata

@@ -1,0 +1,21 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '../../src/schemas/common.js'
+import { StartBody, StartResponse } from '../../src/schemas/share.js'
+import { rateLimitFor } from '../../plugins/rate-limit.js'
+
+const start: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/start', {
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start') },
+    schema: {
+      summary: 'Start a sharing session',
+      body: StartBody,
+      response: { 200: StartResponse, ...errorResponses }
+    }
+  }, async (request) => {
+    const now = Date.now()
+    const session = app.sessions.start(request.body.sessionId, now)
+    return { success: true as const, sessionId: session.id, timestamp: now }
+  })
+}
+
+export default start

@@ -1,0 +1,67 @@
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
+import sensible from '@fastify/sensible'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AppConfig } from './config.js'
+import { ErrorResponse } from './schemas/common.js'
+import { createValidatorCompiler } from './validation.js'
+import configPlugin from '../plugins/config.js'
+import rateLimits from '../plugins/rate-limit.js'
+import errorHandler from '../plugins/error-handler.js'
+import cors from '../plugins/cors.js'
+import auth from '../plugins/auth.js'
+import sessionRegistry from '../plugins/session-registry.js'
+import health from '../routes/health.js'
+import share from '../routes/share/index.js'
+
+export interface BuildOptions {
+  /** A pino logger configuration or instance; defaults to JSON at the configured level. */
+  logger?: FastifyServerOptions['logger']
+  loggerInstance?: FastifyServerOptions['loggerInstance']
+}
+
+/** Headers and fields that must never reach a log line. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-sharer-key"]', 'headers.authorization']
+
+/** Builds the whole server without listening: tests inject into it, server.ts listens. */
+export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
+  const logging = options.loggerInstance !== undefined
+    ? { loggerInstance: options.loggerInstance }
+    : { logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } }
+
+  const app = Fastify({
+    ...logging,
+    trustProxy: config.trustProxy,
+    // Per-request lines would be thousands a second at the client's cadence; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    // Routes that take large bodies (audio, metadata) set their own limit; everything else is small.
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    routerOptions: { ignoreTrailingSlash: true }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.setValidatorCompiler(createValidatorCompiler())
+  app.addSchema(ErrorResponse)
+
+  await app.register(configPlugin, { config })
+  await app.register(sensible)
+  await app.register(rateLimits)
+  await app.register(errorHandler)
+  await app.register(cors)
+  await app.register(auth)
+  await app.register(sessionRegistry)
+
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')
+  })
+
+  await app.register(async (root) => {
+    await root.register(health)
+    await root.register(share, { prefix: '/api/share' })
+  }, { prefix: config.basePath })
+
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+const LogLevel = Type.Union(
+  ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))
+)
+
+const Int = (def: number, min: number, max: number, description: string) =>
+  Type.Integer({ default: def, minimum: min, maximum: max, description })
+const Num = (def: number, min: number, max: number, description: string) =>
+  Type.Number({ default: def, minimum: min, maximum: max, description })
+
+/** Environment variables the server reads, with their defaults and bounds. */
+export const EnvSchema = Type.Object({
+  PORT: Int(5000, 0, 65535, 'TCP port to listen on'),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1, description: 'address to bind' }),
+  BASE_PATH: Type.String({ default: '', pattern: '^(/[A-Za-z0-9._~-]+)*$', description: 'path prefix the routes are mounted under, e.g. /songrequests' }),
+  BEARER_TOKEN: Type.Optional(Type.String({ description: 'shared token; "Bearer X" and "X" mean the same' })),
+  NODE_ENV: Type.Optional(Type.String()),
+  REDIS_URL: Type.Optional(Type.String({ description: 'unused until the snapshot plugin' })),
+  MAX_SESSIONS: Int(50, 1, 100_000, 'active sessions at most'),
+  AUDIO_BUFFER_SECONDS: Num(5, 0.5, 60, 'seconds of audio kept per session'),
+  JOIN_BURST_SECONDS: Num(2, 0, 60, 'seconds of audio a new receiver (since=-1) starts with'),
+  SESSION_TIMEOUT_MINUTES: Num(15, 0.01, 1440, 'a session whose sharer sent nothing this long expires'),
+  ENDED_RETENTION_MINUTES: Num(5, 0, 1440, 'how long an ended session still answers status'),
+  METADATA_TTL_SECONDS: Num(30, 1, 3600, 'how long posted metadata is served'),
+  LISTENER_WINDOW_SECONDS: Num(5, 1, 300, 'a receiver counts as listening this long after its last poll'),
+  MAX_LISTENERS_PER_SESSION: Int(1000, 1, 1_000_000, 'distinct receivers tracked per session at most'),
+  LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
+  CORS_ORIGINS: Type.String({ default: 'http://localhost:*,http://127.0.0.1:*', description: 'comma-separated origins; a trailing :* allows any port; * allows all' }),
+  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
+  RATE_LIMIT_WINDOW_SECONDS: Int(5, 1, 3600, 'window the per-second budgets are counted over'),
+  RATE_LIMIT_METADATA_PER_SECOND: Num(2, 0.1, 10_000, 'sharer metadata POSTs per session'),
+  RATE_LIMIT_AUDIO_PER_SECOND: Num(10, 0.1, 10_000, 'sharer audio POSTs per session'),
+  RATE_LIMIT_POLLS_PER_SECOND: Num(10, 0.1, 10_000, 'polls per receiver and endpoint (audio at the spec\'s 100 ms cadence is 10/s)'),
+  RATE_LIMIT_RECEIVERS_PER_ADDRESS: Int(50, 1, 100_000, 'receivers without X-Client-Id behind one address + User-Agent that get a full budget each'),
+  RATE_LIMIT_STARTS_PER_MINUTE: Int(30, 1, 100_000, 'session starts per client address'),
+  SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown')
+})
+export type Env = Static<typeof EnvSchema>
+
+export interface AppConfig {
+  port: number
+  host: string
+  basePath: string
+  /** The token without its scheme; never empty. */
+  bearerToken: string
+  /** True when no BEARER_TOKEN was given and one was generated for this run. */
+  tokenGenerated: boolean
+  redisUrl: string | undefined
+  logLevel: Static<typeof LogLevel>
+  corsOrigins: string[]
+  trustProxy: boolean
+  sessions: {
+    maxSessions: number
+    audioBufferSeconds: number
+    joinBurstSeconds: number
+    sessionTimeoutMs: number
+    endedRetentionMs: number
+    metadataTtlMs: number
+    listenerWindowMs: number
+    maxListenersPerSession: number
+  }
+  rateLimit: {
+    windowMs: number
+    metadataPerSecond: number
+    audioPerSecond: number
+    pollsPerSecond: number
+    receiversPerAddress: number
+    startsPerMinute: number
+  }
+  shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** `Bearer X`, `bearer   X` and `X` all name the token `X`. */
+export function stripBearerScheme (value: string): string {
+  const trimmed = value.trim()
+  const match = /^bearer(?:\s+|$)/i.exec(trimmed)
+  return (match ? trimmed.slice(match[0].length) : trimmed).trim()
+}
+
+/**
+ * Reads the configuration from an environment (pure apart from generating a token when none is set).
+ * Throws one ConfigError naming every bad variable.
+ */
+export function loadConfig (env: Record<string, string | undefined> = {}): AppConfig {
+  const known = Object.fromEntries(
+    Object.keys(EnvSchema.properties)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]])
+  )
+  const withDefaults = Value.Default(EnvSchema, known)
+  const converted = Value.Convert(EnvSchema, withDefaults)
+  const errors = [...Value.Errors(EnvSchema, converted)]
+  if (errors.length > 0) {
+    const lines = errors.map((err) => {
+      const name = err.path.slice(1)
+      const choices = (err.schema.anyOf as Array<{ const?: unknown }> | undefined)?.map((c) => c.const)
+      const message = choices ? `expected one of ${choices.join(', ')}` : err.message
+      return `${name}=${JSON.stringify(known[name] ?? null)}: ${message}`
+    })
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`)
+  }
+  const e = converted as Env
+
+  let bearerToken = e.BEARER_TOKEN === undefined ? '' : stripBearerScheme(e.BEARER_TOKEN)
+  let tokenGenerated = false
+  if (e.BEARER_TOKEN !== undefined && bearerToken === '') {
+    throw new ConfigError('Invalid configuration:\n  BEARER_TOKEN: must contain a token after the "Bearer" scheme')
+  }
+  if (bearerToken === '') {
+    if (e.NODE_ENV === 'production') {
+      throw new ConfigError('Invalid configuration:\n  BEARER_TOKEN: must be set when NODE_ENV=production (the token clients send as "Authorization: Bearer <token>")')
+    }
+    bearerToken = randomBytes(18).toString('base64url')
+    tokenGenerated = true
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    basePath: e.BASE_PATH,
+    bearerToken,
+    tokenGenerated,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
+    trustProxy: e.TRUST_PROXY,
+    sessions: {
+      maxSessions: e.MAX_SESSIONS,
+      audioBufferSeconds: e.AUDIO_BUFFER_SECONDS,
+      joinBurstSeconds: e.JOIN_BURST_SECONDS,
+      sessionTimeoutMs: Math.round(e.SESSION_TIMEOUT_MINUTES * 60_000),
+      endedRetentionMs: Math.round(e.ENDED_RETENTION_MINUTES * 60_000),
+      metadataTtlMs: Math.round(e.METADATA_TTL_SECONDS * 1000),
+      listenerWindowMs: Math.round(e.LISTENER_WINDOW_SECONDS * 1000),
+      maxListenersPerSession: e.MAX_LISTENERS_PER_SESSION
+    },
+    rateLimit: {
+      windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,
+      metadataPerSecond: e.RATE_LIMIT_METADATA_PER_SECOND,
+      audioPerSecond: e.RATE_LIMIT_AUDIO_PER_SECOND,
+      pollsPerSecond: e.RATE_LIMIT_POLLS_PER_SECOND,
+      receiversPerAddress: e.RATE_LIMIT_RECEIVERS_PER_ADDRESS,
+      startsPerMinute: e.RATE_LIMIT_STARTS_PER_MINUTE
+    },
+    shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000)
+  }
+}

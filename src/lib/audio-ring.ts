@@ -1,0 +1,168 @@
+export interface AudioFormat {
+  readonly sampleRate: number
+  readonly channels: number
+}
+
+export function sameFormat (a: AudioFormat, b: AudioFormat): boolean {
+  return a.sampleRate === b.sampleRate && a.channels === b.channels
+}
+
+/** One buffered chunk: where its samples sit in the ring, and its REST form serialised once. */
+export interface BufferedChunk {
+  readonly sequenceNumber: number
+  readonly timestamp: number
+  readonly format: AudioFormat
+  /** Index of the first sample in the ring. */
+  readonly offset: number
+  /** Interleaved samples (frames x channels). */
+  readonly length: number
+  /** `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers. */
+  readonly json: Buffer
+}
+
+export interface NewChunk {
+  readonly samples: Float32Array
+  readonly format: AudioFormat
+  readonly timestamp: number
+  readonly sequenceNumber: number
+  readonly json: Buffer
+}
+
+export interface AppendResult {
+  /** Chunks pushed out of the window (oldest first), including all of them on a format change. */
+  readonly evicted: readonly BufferedChunk[]
+  readonly formatChanged: boolean
+}
+
+export function durationSeconds (chunk: { length: number, format: AudioFormat }): number {
+  return chunk.length / chunk.format.channels / chunk.format.sampleRate
+}
+
+/**
+ * A fixed window of interleaved float32 audio, measured in seconds, with an index of chunk boundaries.
+ *
+ * The ring holds one format at a time: a chunk in another format empties it and resizes it for the new
+ * format, so every buffered chunk always shares the ring's format. Sequence numbers must increase
+ * (the session rejects duplicates before they get here).
+ */
+export class AudioRing {
+  #samples = new Float32Array(0)
+  #format: AudioFormat | undefined
+  /** Where the next sample is written. */
+  #head = 0
+  #used = 0
+  #jsonBytes = 0
+  #chunks: BufferedChunk[] = []
+
+  constructor (readonly windowSeconds: number) {
+    if (!(windowSeconds > 0)) throw new RangeError('windowSeconds must be > 0')
+  }
+
+  get format (): AudioFormat | undefined { return this.#format }
+  get chunkCount (): number { return this.#chunks.length }
+  get newestSequence (): number { return this.#chunks.at(-1)?.sequenceNumber ?? -1 }
+  get oldestSequence (): number { return this.#chunks[0]?.sequenceNumber ?? -1 }
+  get capacitySamples (): number { return this.#samples.length }
+  get bufferedSeconds (): number {
+    return this.#format === undefined ? 0 : this.#used / this.#format.channels / this.#format.sampleRate
+  }
+
+  /** Memory this ring holds: the sample store plus the serialised chunks. */
+  get bytesHeld (): number { return this.#samples.byteLength + this.#jsonBytes }
+
+  append (chunk: NewChunk): AppendResult {
+    const last = this.#chunks.at(-1)
+    if (last !== undefined && chunk.sequenceNumber <= last.sequenceNumber) {
+      throw new RangeError(`sequence ${chunk.sequenceNumber} is not after ${last.sequenceNumber}`)
+    }
+    if (chunk.samples.length % chunk.format.channels !== 0) {
+      throw new RangeError('a chunk must hold whole frames')
+    }
+    const n = chunk.samples.length
+    const formatChanged = this.#format !== undefined && !sameFormat(this.#format, chunk.format)
+    const evicted: BufferedChunk[] = []
+
+    if (this.#format === undefined || formatChanged || n > this.#samples.length) {
+      evicted.push(...this.#chunks)
+      this.#reset(chunk.format, n)
+    }
+    while (this.#samples.length - this.#used < n) {
+      const oldest = this.#chunks.shift()
+      if (oldest === undefined) break
+      this.#used -= oldest.length
+      this.#jsonBytes -= oldest.json.byteLength
+      evicted.push(oldest)
+    }
+
+    const offset = this.#head
+    const firstPart = Math.min(n, this.#samples.length - offset)
+    this.#samples.set(chunk.samples.subarray(0, firstPart), offset)
+    if (firstPart < n) this.#samples.set(chunk.samples.subarray(firstPart), 0)
+    this.#head = (offset + n) % this.#samples.length
+    this.#used += n
+    this.#jsonBytes += chunk.json.byteLength
+    this.#chunks.push({
+      sequenceNumber: chunk.sequenceNumber,
+      timestamp: chunk.timestamp,
+      format: chunk.format,
+      offset,
+      length: n,
+      json: chunk.json
+    })
+    return { evicted, formatChanged }
+  }
+
+  /**
+   * Chunks with a sequence number above `since`, oldest first, at most `max`.
+   * `since = -1` is a new receiver: it starts near live, with the newest chunks covering at most
+   * `joinBurstSeconds` (at least the newest one). A receiver behind the window gets the oldest held.
+   */
+  chunksAfter (since: number, max: number, joinBurstSeconds: number): readonly BufferedChunk[] {
+    const chunks = this.#chunks
+    let start: number
+    if (since < 0) {
+      start = chunks.length
+      let seconds = 0
+      while (start > 0) {
+        seconds += durationSeconds(chunks[start - 1]!)
+        if (seconds > joinBurstSeconds && start < chunks.length) break
+        start--
+      }
+    } else {
+      start = chunks.length
+      while (start > 0 && chunks[start - 1]!.sequenceNumber > since) start--
+    }
+    return chunks.slice(start, start + max)
+  }
+
+  /** A copy of a buffered chunk's samples (the ring may wrap inside it). */
+  samplesOf (chunk: BufferedChunk): Float32Array {
+    const out = new Float32Array(chunk.length)
+    const firstPart = Math.min(chunk.length, this.#samples.length - chunk.offset)
+    out.set(this.#samples.subarray(chunk.offset, chunk.offset + firstPart))
+    if (firstPart < chunk.length) out.set(this.#samples.subarray(0, chunk.length - firstPart), firstPart)
+    return out
+  }
+
+  /** Drops every chunk and frees the sample store. */
+  clear (): readonly BufferedChunk[] {
+    const dropped = this.#chunks
+    this.#chunks = []
+    this.#samples = new Float32Array(0)
+    this.#format = undefined
+    this.#head = 0
+    this.#used = 0
+    this.#jsonBytes = 0
+    return dropped
+  }
+
+  #reset (format: AudioFormat, minimumSamples: number): void {
+    const windowSamples = Math.ceil(this.windowSeconds * format.sampleRate) * format.channels
+    this.#samples = new Float32Array(Math.max(windowSamples, minimumSamples))
+    this.#format = format
+    this.#chunks = []
+    this.#head = 0
+    this.#used = 0
+    this.#jsonBytes = 0
+  }
+}

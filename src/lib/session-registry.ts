@@ -1,0 +1,218 @@
+import { AppError } from '../errors.js'
+import type { BufferedChunk } from './audio-ring.js'
+import { decodeFloat32Base64 } from './audio-codec.js'
+import { ShareSession, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
+import { audioChunkJson } from './wire.js'
+
+export interface RegistryOptions extends SessionLimits {
+  maxSessions: number
+  sessionTimeoutMs: number
+  endedRetentionMs: number
+  /** Ended-session markers kept at most (oldest dropped first). */
+  maxEndedSessions: number
+}
+
+export type EndReason = 'stopped' | 'expired'
+
+/** What is left of a session after it ended, kept for a while so late joiners learn it ended. */
+export interface EndedSession {
+  readonly id: string
+  readonly startTime: number
+  readonly endedAt: number
+  readonly reason: EndReason
+  readonly durationSeconds: number
+  readonly bytesTransferred: number
+}
+
+export type SessionLookup =
+  | { readonly state: 'active', readonly session: ShareSession }
+  | { readonly state: 'ended', readonly ended: EndedSession }
+  | { readonly state: 'unknown' }
+
+/** An audio chunk as the sharer posts it. */
+export interface AudioUpload {
+  data: string
+  sampleRate: number
+  channels: number
+  timestamp?: number | undefined
+  sequenceNumber: number
+}
+
+export interface MetadataUpload extends Omit<SongMetadata, 'timestamp'> {
+  timestamp?: number | undefined
+}
+
+export interface RegistryLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+const OVERFLOW_LOG_INTERVAL_MS = 10_000
+export const SESSION_LIMIT_RETRY_AFTER_SECONDS = 30
+
+/** All sessions of this process: the active ones and, for a while, the ended ones. */
+export class SessionRegistry {
+  #active = new Map<string, ShareSession>()
+  #ended = new Map<string, EndedSession>()
+  #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+
+  constructor (readonly options: RegistryOptions, readonly log: RegistryLog) {}
+
+  get activeCount (): number { return this.#active.size }
+  get endedCount (): number { return this.#ended.size }
+  activeSessions (): IterableIterator<ShareSession> { return this.#active.values() }
+
+  start (id: string, now: number): ShareSession {
+    if (this.#active.has(id)) throw new AppError('SESSION_EXISTS', 'Session ID already in use')
+    if (this.#active.size >= this.options.maxSessions) {
+      throw new AppError('SESSION_LIMIT',
+        `The server is at its limit of ${this.options.maxSessions} active sessions; try again later`,
+        {}, { 'retry-after': String(SESSION_LIMIT_RETRY_AFTER_SECONDS) })
+    }
+    this.#ended.delete(id)
+    const session = new ShareSession(id, now, this.options)
+    this.#active.set(id, session)
+    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
+    return session
+  }
+
+  lookup (id: string): SessionLookup {
+    const session = this.#active.get(id)
+    if (session !== undefined) return { state: 'active', session }
+    const ended = this.#ended.get(id)
+    if (ended !== undefined) return { state: 'ended', ended }
+    return { state: 'unknown' }
+  }
+
+  /** The active session, or a 404 that says whether it ended or never existed. */
+  requireActive (id: string): ShareSession {
+    const found = this.lookup(id)
+    if (found.state === 'active') return found.session
+    if (found.state === 'ended') throw new AppError('SESSION_ENDED', 'Session has ended')
+    throw new AppError('SESSION_NOT_FOUND', 'Session not found')
+  }
+
+  stop (id: string, now: number): EndedSession {
+    return this.#end(this.requireActive(id), now, 'stopped')
+  }
+
+  /** Stores a sharer's metadata; answers how many receivers are listening. */
+  receiveMetadata (id: string, upload: MetadataUpload, now: number): number {
+    const session = this.requireActive(id)
+    return session.setMetadata({
+      title: upload.title,
+      artist: upload.artist,
+      lyrics: upload.lyrics,
+      hasSyncedLyrics: upload.hasSyncedLyrics,
+      elapsedSeconds: upload.elapsedSeconds,
+      totalSeconds: upload.totalSeconds,
+      thumbnailData: upload.thumbnailData,
+      timestamp: upload.timestamp ?? now
+    }, now)
+  }
+
+  /** The session's fresh metadata, or a 404 saying why there is none. */
+  currentMetadata (id: string, listenerKey: string, now: number): StoredMetadata {
+    const session = this.requireActive(id)
+    session.listeners.touch(listenerKey, now)
+    const metadata = session.metadata(now)
+    if (metadata === undefined) throw new AppError('METADATA_NOT_FOUND', 'Session not found or no metadata available')
+    return metadata
+  }
+
+  /**
+   * Validates and buffers a sharer's chunk. A sequence number not after the last accepted one is a
+   * duplicate: it keeps the session alive but is not decoded or stored again.
+   */
+  receiveAudio (id: string, upload: AudioUpload, maxBytes: number, now: number): { buffered: boolean } {
+    const session = this.requireActive(id)
+    if (upload.sequenceNumber <= session.lastSequence) {
+      session.touch(now)
+      return { buffered: false }
+    }
+    const format = { sampleRate: upload.sampleRate, channels: upload.channels }
+    const decoded = decodeFloat32Base64(upload.data, format, maxBytes)
+    const timestamp = upload.timestamp ?? now
+    const outcome = session.appendAudio({
+      samples: decoded.samples,
+      format,
+      timestamp,
+      sequenceNumber: upload.sequenceNumber,
+      byteLength: decoded.byteLength,
+      json: audioChunkJson(decoded.base64, format, timestamp, upload.sequenceNumber)
+    }, now)
+    if (outcome.formatChanged) {
+      this.log.info({ sessionId: id, sampleRate: format.sampleRate, channels: format.channels },
+        'audio format changed: buffered audio of the old format dropped')
+    }
+    this.#noteOverflow(session, outcome.overflowed, now)
+    return { buffered: outcome.buffered }
+  }
+
+  /** Chunks newer than `since` for one receiver (who then counts as listening). */
+  pollAudio (id: string, since: number, listenerKey: string, now: number): readonly BufferedChunk[] {
+    return this.requireActive(id).pollAudio(since, listenerKey, now)
+  }
+
+  /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */
+  #noteOverflow (session: ShareSession, count: number, now: number): void {
+    if (count === 0) return
+    const state = this.#overflowLoggedAt.get(session.id) ?? { at: -Infinity, pending: 0 }
+    state.pending += count
+    if (now - state.at >= OVERFLOW_LOG_INTERVAL_MS) {
+      this.log.warn({ sessionId: session.id, overflowedChunks: state.pending, totalOverflows: session.overflows },
+        'buffer overflow: chunks evicted before every listener fetched them')
+      state.at = now
+      state.pending = 0
+    }
+    this.#overflowLoggedAt.set(session.id, state)
+  }
+
+  /** Expires idle sessions and forgets ended ones past their retention. */
+  sweep (now: number): void {
+    for (const session of this.#active.values()) {
+      if (now - session.lastActivity >= this.options.sessionTimeoutMs) this.#end(session, now, 'expired')
+      else session.metadata(now)
+    }
+    for (const [id, ended] of this.#ended) {
+      if (now - ended.endedAt < this.options.endedRetentionMs) break
+      this.#ended.delete(id)
+    }
+  }
+
+  /** Drops everything (server shutdown). */
+  clear (): void {
+    for (const session of this.#active.values()) session.release()
+    this.#active.clear()
+    this.#ended.clear()
+    this.#overflowLoggedAt.clear()
+  }
+
+  #end (session: ShareSession, now: number, reason: EndReason): EndedSession {
+    session.release()
+    this.#active.delete(session.id)
+    this.#overflowLoggedAt.delete(session.id)
+    const ended: EndedSession = {
+      id: session.id,
+      startTime: session.startTime,
+      endedAt: now,
+      reason,
+      durationSeconds: Math.max(0, now - session.startTime) / 1000,
+      bytesTransferred: session.bytesReceived
+    }
+    this.#ended.delete(session.id)
+    this.#ended.set(session.id, ended)
+    while (this.#ended.size > this.options.maxEndedSessions) {
+      this.#ended.delete(this.#ended.keys().next().value as string)
+    }
+    this.log.info({
+      sessionId: session.id,
+      reason,
+      durationSeconds: ended.durationSeconds,
+      bytesTransferred: ended.bytesTransferred,
+      chunks: session.chunksReceived,
+      overflows: session.overflows
+    }, reason === 'stopped' ? 'session stopped' : 'session expired')
+    return ended
+  }
+}

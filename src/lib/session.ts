@@ -1,0 +1,121 @@
+import { AudioRing, type AudioFormat, type BufferedChunk } from './audio-ring.js'
+import { ListenerTracker } from './listener-tracker.js'
+
+export interface SongMetadata {
+  title: string
+  artist: string
+  lyrics: string | null
+  hasSyncedLyrics: boolean
+  elapsedSeconds: number
+  totalSeconds: number
+  thumbnailData: string | null
+  timestamp: number
+}
+
+export interface StoredMetadata {
+  readonly value: SongMetadata
+  /** The REST body, serialised once per update. */
+  readonly json: string
+  readonly receivedAt: number
+}
+
+export interface SessionLimits {
+  audioBufferSeconds: number
+  joinBurstSeconds: number
+  metadataTtlMs: number
+  listenerWindowMs: number
+  maxListenersPerSession: number
+}
+
+export interface IncomingChunk {
+  readonly samples: Float32Array
+  readonly format: AudioFormat
+  readonly timestamp: number
+  readonly sequenceNumber: number
+  readonly json: Buffer
+  /** Decoded bytes, counted in bytesTransferred. */
+  readonly byteLength: number
+}
+
+export interface AppendOutcome {
+  /** False for a duplicate (sequence not after the last accepted one): nothing was stored. */
+  readonly buffered: boolean
+  /** Evicted chunks that some current receiver had not fetched yet. */
+  readonly overflowed: number
+  readonly formatChanged: boolean
+}
+
+export const MAX_CHUNKS_PER_POLL = 10
+
+/** One live share: its audio window, its latest metadata and who is listening. */
+export class ShareSession {
+  readonly audio: AudioRing
+  readonly listeners: ListenerTracker
+  lastActivity: number
+  bytesReceived = 0
+  chunksReceived = 0
+  overflows = 0
+  #lastSequence = -1
+  #metadata: StoredMetadata | undefined
+
+  constructor (readonly id: string, readonly startTime: number, readonly limits: SessionLimits) {
+    this.lastActivity = startTime
+    this.audio = new AudioRing(limits.audioBufferSeconds)
+    this.listeners = new ListenerTracker(limits.listenerWindowMs, limits.maxListenersPerSession)
+  }
+
+  get lastSequence (): number { return this.#lastSequence }
+
+  /** Sharer activity keeps a session alive; receivers' polls do not. */
+  touch (now: number): void {
+    this.lastActivity = Math.max(this.lastActivity, now)
+  }
+
+  setMetadata (value: SongMetadata, now: number): number {
+    this.touch(now)
+    this.#metadata = { value, json: JSON.stringify(value), receivedAt: now }
+    return this.listeners.count(now)
+  }
+
+  /** The latest metadata while it is fresh (posted within the TTL). */
+  metadata (now: number): StoredMetadata | undefined {
+    const m = this.#metadata
+    if (m !== undefined && now - m.receivedAt > this.limits.metadataTtlMs) {
+      this.#metadata = undefined
+      return undefined
+    }
+    return m
+  }
+
+  appendAudio (chunk: IncomingChunk, now: number): AppendOutcome {
+    this.touch(now)
+    if (chunk.sequenceNumber <= this.#lastSequence) {
+      return { buffered: false, overflowed: 0, formatChanged: false }
+    }
+    this.#lastSequence = chunk.sequenceNumber
+    this.bytesReceived += chunk.byteLength
+    this.chunksReceived++
+    const { evicted, formatChanged } = this.audio.append(chunk)
+    let overflowed = 0
+    for (const old of evicted) {
+      if (this.listeners.anyMissing(old.sequenceNumber, now)) overflowed++
+    }
+    this.overflows += overflowed
+    return { buffered: true, overflowed, formatChanged }
+  }
+
+  /** What a receiver polling `since` gets; it is then counted as a listener holding what it got. */
+  pollAudio (since: number, listenerKey: string, now: number): readonly BufferedChunk[] {
+    const chunks = this.audio.chunksAfter(since, MAX_CHUNKS_PER_POLL, this.limits.joinBurstSeconds)
+    const held = chunks.at(-1)?.sequenceNumber ?? (since >= 0 ? since : undefined)
+    this.listeners.touch(listenerKey, now, held)
+    return chunks
+  }
+
+  /** Frees the audio and forgets the listeners. */
+  release (): void {
+    this.audio.clear()
+    this.listeners.clear()
+    this.#metadata = undefined
+  }
+}

@@ -1,0 +1,30 @@
+import type { AudioFormat, BufferedChunk } from './audio-ring.js'
+
+/**
+ * The REST wire form of buffered data, serialised once when it arrives so that polls only copy bytes.
+ * Field order and names are the desktop client's (CLIENT.md).
+ */
+export function audioChunkJson (base64: string, format: AudioFormat, timestamp: number, sequenceNumber: number): Buffer {
+  const head = '{"data":"'
+  const tail = `","sampleRate":${format.sampleRate},"channels":${format.channels},"timestamp":${timestamp},"sequenceNumber":${sequenceNumber}}`
+  const out = Buffer.allocUnsafe(head.length + base64.length + tail.length)
+  let at = out.write(head, 0, 'latin1')
+  at += out.write(base64, at, 'latin1')
+  out.write(tail, at, 'latin1')
+  return out
+}
+
+const OPEN = Buffer.from('[')
+const COMMA = Buffer.from(',')
+const CLOSE = Buffer.from(']')
+
+/** A JSON array of already-serialised chunks. */
+export function audioChunksArray (chunks: readonly BufferedChunk[]): Buffer {
+  const parts: Buffer[] = [OPEN]
+  chunks.forEach((c, i) => {
+    if (i > 0) parts.push(COMMA)
+    parts.push(c.json)
+  })
+  parts.push(CLOSE)
+  return Buffer.concat(parts)
+}

@@ -1,0 +1,89 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Nullable, SessionId, UnixMs } from './common.js'
+
+/** Decoded audio bytes one chunk may carry (the client sends 176 400). */
+export const MAX_AUDIO_CHUNK_BYTES = 1024 * 1024
+/** Base64 characters of the largest chunk: the audio body limit is this plus room for the other fields. */
+export const MAX_AUDIO_BASE64_CHARS = Math.ceil(MAX_AUDIO_CHUNK_BYTES / 3) * 4
+export const AUDIO_BODY_LIMIT = MAX_AUDIO_BASE64_CHARS + 4096
+export const METADATA_BODY_LIMIT = 5 * 1024 * 1024
+
+export const StartBody = Type.Object({ sessionId: SessionId })
+export const StartResponse = Type.Object({
+  success: Type.Literal(true),
+  sessionId: SessionId,
+  timestamp: UnixMs
+})
+
+const Seconds = Type.Number({ minimum: 0, maximum: 1e9 })
+
+export const MetadataBody = Type.Object({
+  title: Type.String({ maxLength: 2048, examples: ['Song Title'] }),
+  artist: Type.String({ maxLength: 2048, examples: ['Artist Name'] }),
+  lyrics: Nullable(Type.String({ maxLength: 1_000_000, description: 'LRC text when hasSyncedLyrics' })),
+  hasSyncedLyrics: Type.Boolean(),
+  elapsedSeconds: Seconds,
+  totalSeconds: Seconds,
+  thumbnailData: Nullable(Type.String({ maxLength: METADATA_BODY_LIMIT, description: 'base64 JPEG' })),
+  timestamp: Type.Optional(UnixMs)
+})
+export type MetadataBody = Static<typeof MetadataBody>
+
+export const MetadataAck = Type.Object({
+  success: Type.Literal(true),
+  listenersNotified: Type.Integer({ minimum: 0 })
+})
+
+export const MetadataResponse = Type.Object({
+  title: Nullable(Type.String()),
+  artist: Nullable(Type.String()),
+  lyrics: Nullable(Type.String()),
+  hasSyncedLyrics: Type.Boolean(),
+  elapsedSeconds: Type.Number(),
+  totalSeconds: Type.Number(),
+  thumbnailData: Nullable(Type.String()),
+  timestamp: UnixMs
+})
+
+const Int32 = { maximum: 2147483647 }
+
+export const AudioChunk = Type.Object({
+  data: Type.String({ minLength: 1, maxLength: MAX_AUDIO_BASE64_CHARS, description: 'base64 of little-endian float32 samples, interleaved' }),
+  sampleRate: Type.Integer({ minimum: 8000, maximum: 192000, examples: [44100] }),
+  channels: Type.Integer({ minimum: 1, maximum: 8, examples: [2] }),
+  timestamp: UnixMs,
+  sequenceNumber: Type.Integer({ minimum: 0, ...Int32 })
+})
+export const AudioBody = Type.Composite([
+  Type.Omit(AudioChunk, ['timestamp']),
+  Type.Object({ timestamp: Type.Optional(UnixMs) })
+])
+export type AudioBody = Static<typeof AudioBody>
+
+export const AudioAck = Type.Object({
+  success: Type.Literal(true),
+  buffered: Type.Boolean({ description: 'false when the chunk was a duplicate and was not stored again' })
+})
+
+export const AudioQuery = Type.Object({
+  since: Type.Integer({ minimum: -1, ...Int32, default: -1, description: 'highest sequence number already received; -1 to join' })
+})
+
+export const AudioChunks = Type.Array(AudioChunk, { maxItems: 10 })
+
+export const StopResponse = Type.Object({
+  success: Type.Literal(true),
+  sessionDuration: Type.Number({ description: 'seconds' }),
+  bytesTransferred: Type.Integer({ minimum: 0, description: 'decoded audio bytes received' })
+})
+
+export const StatusResponse = Type.Object({
+  isActive: Type.Boolean(),
+  sessionId: SessionId,
+  startTime: UnixMs,
+  listenerCount: Type.Integer({ minimum: 0 }),
+  currentMetadata: Nullable(Type.Object({ title: Nullable(Type.String()), artist: Nullable(Type.String()) })),
+  lastActivity: UnixMs,
+  endedAt: Nullable(UnixMs),
+  endReason: Nullable(Type.Union([Type.Literal('stopped'), Type.Literal('expired')]))
+})
