@@ -63,17 +63,6 @@ const errorHandler: FastifyPluginAsync = async (app) => {
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) => {
     return sendError(reply, new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
   })
-
-  // An empty application/json body (a POST /stop some HTTP stacks send with a content type) means "no body".
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
-      done(null, undefined)
-      return
-    }
-    parseJson(request, body as string, done)
-  })
 }
 
 export default fp(errorHandler, { name: 'error-handler', fastify: '5.x', dependencies: ['@fastify/rate-limit'] })

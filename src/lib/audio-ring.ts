@@ -38,6 +38,11 @@ export function durationSeconds (chunk: { length: number, format: AudioFormat })
   return chunk.length / chunk.format.channels / chunk.format.sampleRate
 }
 
+/** Interleaved samples in `seconds` of whole frames of `format`. */
+function windowSamples (seconds: number, format: AudioFormat): number {
+  return Math.ceil(seconds * format.sampleRate) * format.channels
+}
+
 /**
  * A fixed window of interleaved float32 audio, measured in seconds, with an index of chunk boundaries.
  *
@@ -86,13 +91,18 @@ export class AudioRing {
       evicted.push(...this.#chunks)
       this.#reset(chunk.format, n)
     }
-    while (this.#samples.length - this.#used < n) {
+    // The window is the configured duration (or the one chunk, when it alone is longer), not the store's
+    // size: a store grown for an oversized chunk must not hold more than the window once that chunk is gone.
+    const limit = Math.max(windowSamples(this.windowSeconds, chunk.format), n)
+    while (this.#samples.length - this.#used < n || this.#used + n > limit) {
       const oldest = this.#chunks.shift()
       if (oldest === undefined) break
       this.#used -= oldest.length
       this.#jsonBytes -= oldest.json.byteLength
       evicted.push(oldest)
     }
+    // Give back the memory of a store grown for an oversized chunk once nothing in it is left.
+    if (this.#chunks.length === 0 && this.#samples.length > limit) this.#reset(chunk.format, n)
 
     const offset = this.#head
     const firstPart = Math.min(n, this.#samples.length - offset)
@@ -157,8 +167,7 @@ export class AudioRing {
   }
 
   #reset (format: AudioFormat, minimumSamples: number): void {
-    const windowSamples = Math.ceil(this.windowSeconds * format.sampleRate) * format.channels
-    this.#samples = new Float32Array(Math.max(windowSamples, minimumSamples))
+    this.#samples = new Float32Array(Math.max(windowSamples(this.windowSeconds, format), minimumSamples))
     this.#format = format
     this.#chunks = []
     this.#head = 0

@@ -48,7 +48,8 @@ export const MetadataResponse = Type.Object({
 const Int32 = { maximum: 2147483647 }
 
 export const AudioChunk = Type.Object({
-  data: Type.String({ minLength: 1, maxLength: MAX_AUDIO_BASE64_CHARS, description: 'base64 of little-endian float32 samples, interleaved' }),
+  // Bounded by the body limit here; the exact limit (MAX_AUDIO_CHUNK_BYTES decoded, else 413) is checked on decode.
+  data: Type.String({ minLength: 1, maxLength: AUDIO_BODY_LIMIT, description: 'base64 of little-endian float32 samples, interleaved (at most 1 MiB decoded)' }),
   sampleRate: Type.Integer({ minimum: 8000, maximum: 192000, examples: [44100] }),
   channels: Type.Integer({ minimum: 1, maximum: 8, examples: [2] }),
   timestamp: UnixMs,

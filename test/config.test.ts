@@ -1,0 +1,57 @@
+import t from 'tap'
+import { ConfigError, loadConfig, stripBearerScheme } from '../src/config.js'
+
+t.test('defaults match the spec', async (t) => {
+  const c = loadConfig({ BEARER_TOKEN: 'Bearer Token' })
+  t.match(c, {
+    port: 5000,
+    host: '0.0.0.0',
+    bearerToken: 'Token',
+    tokenGenerated: false,
+    logLevel: 'info',
+    sessions: { maxSessions: 50, audioBufferSeconds: 5, sessionTimeoutMs: 900_000, joinBurstSeconds: 2, metadataTtlMs: 30_000, endedRetentionMs: 300_000 },
+    corsOrigins: ['http://localhost:*', 'http://127.0.0.1:*']
+  })
+})
+
+t.test('values are converted from strings', async (t) => {
+  const c = loadConfig({ BEARER_TOKEN: 'x', PORT: '8080', MAX_SESSIONS: '3', AUDIO_BUFFER_SECONDS: '2.5', TRUST_PROXY: 'true', CORS_ORIGINS: 'https://a.example, https://b.example' })
+  t.equal(c.port, 8080)
+  t.equal(c.sessions.maxSessions, 3)
+  t.equal(c.sessions.audioBufferSeconds, 2.5)
+  t.equal(c.trustProxy, true)
+  t.same(c.corsOrigins, ['https://a.example', 'https://b.example'])
+})
+
+t.test('every bad variable is named in one error', async (t) => {
+  let err: unknown
+  try {
+    loadConfig({ BEARER_TOKEN: 'x', PORT: 'abc', MAX_SESSIONS: '0', LOG_LEVEL: 'loud' })
+  } catch (e) {
+    err = e
+  }
+  t.ok(err instanceof ConfigError)
+  const message = (err as Error).message
+  t.match(message, /PORT="abc"/)
+  t.match(message, /MAX_SESSIONS/)
+  t.match(message, /LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', PORT: '70000' }), /PORT/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', BASE_PATH: 'no-slash' }), /BASE_PATH/)
+})
+
+t.test('BEARER_TOKEN: with or without the scheme; "Bearer " alone is refused', async (t) => {
+  t.equal(loadConfig({ BEARER_TOKEN: 'Bearer Token' }).bearerToken, 'Token')
+  t.equal(loadConfig({ BEARER_TOKEN: 'Token' }).bearerToken, 'Token')
+  t.equal(loadConfig({ BEARER_TOKEN: 'bearer   Token ' }).bearerToken, 'Token')
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'Bearer ' }), /BEARER_TOKEN/)
+  t.equal(stripBearerScheme('BearerToken'), 'BearerToken', 'a token that merely starts with "Bearer" keeps it')
+})
+
+t.test('unset BEARER_TOKEN: generated outside production, refused in production', async (t) => {
+  const a = loadConfig({})
+  const b = loadConfig({})
+  t.equal(a.tokenGenerated, true)
+  t.ok(a.bearerToken.length >= 20)
+  t.not(a.bearerToken, b.bearerToken, 'random per run')
+  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /BEARER_TOKEN: must be set when NODE_ENV=production/)
+})
