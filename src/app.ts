@@ -8,6 +8,7 @@ import configPlugin from '../plugins/config.js'
 import rateLimits from '../plugins/rate-limit.js'
 import errorHandler from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
+import gracefulClose from '../plugins/graceful-close.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
@@ -50,6 +51,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(rateLimits)
   await app.register(errorHandler)
   await app.register(jsonBody)
+  await app.register(gracefulClose)
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)

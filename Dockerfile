@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build stage: compile TypeScript with the dev toolchain.
+FROM node:24-alpine AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY plugins ./plugins
+COPY routes ./routes
+COPY bench ./bench
+RUN npm run build
+
+# Runtime stage: production dependencies and the compiled output only, as a non-root user.
+FROM node:24-alpine
+ENV NODE_ENV=production PORT=5000 HOST=0.0.0.0
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 5000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/health" || exit 1
+# BEARER_TOKEN must be provided at run time (docker run -e BEARER_TOKEN=...): production refuses to start without it.
+CMD ["node", "dist/src/server.js"]

@@ -1,0 +1,96 @@
+import t from 'tap'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { existsSync } from 'node:fs'
+
+// The built entry point, as `npm start` runs it (`npm test` builds first).
+const SERVER = fileURLToPath(new URL('../dist/src/server.js', import.meta.url))
+
+interface Running { child: ChildProcess, stdout: () => string, stderr: () => string }
+
+function run (env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [SERVER], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => { out += d })
+  child.stderr!.on('data', (d) => { err += d })
+  return { child, stdout: () => out, stderr: () => err }
+}
+
+async function listeningUrl (r: Running): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(r.stdout())
+    if (match) return match[1]!
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`server did not start: ${r.stdout()} ${r.stderr()}`)
+}
+
+t.before(() => {
+  if (!existsSync(SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
+})
+
+t.test('npm start with no settings: generated token printed once, it works, SIGTERM exits 0', async (t) => {
+  const r = run({})
+  const url = await listeningUrl(r)
+  const token = /uses a generated token:\n {2}(\S+)/.exec(r.stderr())?.[1]
+  t.ok(token, 'the generated token is printed')
+  t.equal(r.stderr().split('generated token').length - 1, 1, 'printed once')
+  t.notMatch(r.stdout(), new RegExp(token!), 'the JSON log never carries it')
+
+  t.equal((await fetch(`${url}/health`)).status, 200)
+  const start = await fetch(`${url}/api/share/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sessionId: '123456' })
+  })
+  t.equal(start.status, 200)
+
+  r.child.kill('SIGTERM')
+  const [code] = await once(r.child, 'exit')
+  t.equal(code, 0)
+  t.match(r.stdout(), /"msg":"shutdown complete"/)
+})
+
+t.test('NODE_ENV=production without BEARER_TOKEN refuses to start with a clear message', async (t) => {
+  const r = run({ NODE_ENV: 'production' })
+  const [code] = await once(r.child, 'exit')
+  t.equal(code, 1)
+  t.match(r.stderr(), /BEARER_TOKEN: must be set when NODE_ENV=production/)
+})
+
+t.test('an invalid variable stops start-up naming it', async (t) => {
+  const r = run({ BEARER_TOKEN: 'x', MAX_SESSIONS: 'many' })
+  const [code] = await once(r.child, 'exit')
+  t.equal(code, 1)
+  t.match(r.stderr(), /MAX_SESSIONS="many"/)
+})
+
+t.test('SIGTERM lets an in-flight request finish', async (t) => {
+  const r = run({ BEARER_TOKEN: 'x' })
+  const url = await listeningUrl(r)
+  const auth = { authorization: 'Bearer x', 'content-type': 'application/json' }
+  await fetch(`${url}/api/share/start`, { method: 'POST', headers: auth, body: JSON.stringify({ sessionId: '123456' }) })
+  // A slow upload: the body arrives in two parts, with SIGTERM in between.
+  const { request } = await import('node:http')
+  const body = JSON.stringify({ data: 'AAAAAAAAAAA=', sampleRate: 44100, channels: 1, timestamp: 1, sequenceNumber: 0 })
+  const done = new Promise<number>((resolve, reject) => {
+    const req = request(`${url}/api/share/123456/audio`, { method: 'POST', headers: { ...auth, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', reject)
+    req.write(body.slice(0, 10))
+    setTimeout(() => {
+      r.child.kill('SIGTERM')
+      setTimeout(() => req.end(body.slice(10)), 200)
+    }, 100)
+  })
+  t.equal(await done, 200, 'the in-flight upload completed')
+  const [code] = await once(r.child, 'exit')
+  t.equal(code, 0)
+})
