@@ -29,6 +29,8 @@ export interface NewChunk {
 }
 
 export interface AppendResult {
+  /** The chunk as buffered. */
+  readonly stored: BufferedChunk
   /** Chunks pushed out of the window (oldest first), including all of them on a format change. */
   readonly evicted: readonly BufferedChunk[]
   readonly formatChanged: boolean
@@ -111,15 +113,16 @@ export class AudioRing {
     this.#head = (offset + n) % this.#samples.length
     this.#used += n
     this.#jsonBytes += chunk.json.byteLength
-    this.#chunks.push({
+    const stored: BufferedChunk = {
       sequenceNumber: chunk.sequenceNumber,
       timestamp: chunk.timestamp,
       format: chunk.format,
       offset,
       length: n,
       json: chunk.json
-    })
-    return { evicted, formatChanged }
+    }
+    this.#chunks.push(stored)
+    return { stored, evicted, formatChanged }
   }
 
   /**

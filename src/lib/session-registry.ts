@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { AppError } from '../errors.js'
 import type { BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64 } from './audio-codec.js'
@@ -42,6 +43,18 @@ export interface MetadataUpload extends Omit<SongMetadata, 'timestamp'> {
   timestamp?: number | undefined
 }
 
+/**
+ * What happens to sessions, for plugins that follow along (metrics, push delivery, snapshots).
+ * Listeners run synchronously inside the request that caused the event: keep them cheap and never throw.
+ */
+export interface RegistryEvents {
+  started: [session: ShareSession]
+  ended: [ended: EndedSession]
+  metadata: [session: ShareSession, metadata: StoredMetadata]
+  audio: [session: ShareSession, chunk: BufferedChunk]
+  overflow: [session: ShareSession, chunks: number]
+}
+
 export interface RegistryLog {
   info (obj: object, msg: string): void
   warn (obj: object, msg: string): void
@@ -55,6 +68,8 @@ export class SessionRegistry {
   #active = new Map<string, ShareSession>()
   #ended = new Map<string, EndedSession>()
   #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+
+  readonly events = new EventEmitter<RegistryEvents>()
 
   constructor (readonly options: RegistryOptions, readonly log: RegistryLog) {}
 
@@ -73,6 +88,7 @@ export class SessionRegistry {
     const session = new ShareSession(id, now, this.options)
     this.#active.set(id, session)
     this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
+    this.events.emit('started', session)
     return session
   }
 
@@ -99,7 +115,7 @@ export class SessionRegistry {
   /** Stores a sharer's metadata; answers how many receivers are listening. */
   receiveMetadata (id: string, upload: MetadataUpload, now: number): number {
     const session = this.requireActive(id)
-    return session.setMetadata({
+    const listeners = session.setMetadata({
       title: upload.title,
       artist: upload.artist,
       lyrics: upload.lyrics,
@@ -109,6 +125,8 @@ export class SessionRegistry {
       thumbnailData: upload.thumbnailData,
       timestamp: upload.timestamp ?? now
     }, now)
+    this.events.emit('metadata', session, session.metadata(now)!)
+    return listeners
   }
 
   /** The session's fresh metadata, or a 404 saying why there is none. */
@@ -141,12 +159,14 @@ export class SessionRegistry {
       byteLength: decoded.byteLength,
       json: audioChunkJson(decoded.base64, format, timestamp, upload.sequenceNumber)
     }, now)
+    if (!outcome.buffered) return { buffered: false }
     if (outcome.formatChanged) {
       this.log.info({ sessionId: id, sampleRate: format.sampleRate, channels: format.channels },
         'audio format changed: buffered audio of the old format dropped')
     }
     this.#noteOverflow(session, outcome.overflowed, now)
-    return { buffered: outcome.buffered }
+    this.events.emit('audio', session, outcome.chunk)
+    return { buffered: true }
   }
 
   /** Chunks newer than `since` for one receiver (who then counts as listening). */
@@ -157,6 +177,7 @@ export class SessionRegistry {
   /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */
   #noteOverflow (session: ShareSession, count: number, now: number): void {
     if (count === 0) return
+    this.events.emit('overflow', session, count)
     const state = this.#overflowLoggedAt.get(session.id) ?? { at: -Infinity, pending: 0 }
     state.pending += count
     if (now - state.at >= OVERFLOW_LOG_INTERVAL_MS) {
@@ -213,6 +234,7 @@ export class SessionRegistry {
       chunks: session.chunksReceived,
       overflows: session.overflows
     }, reason === 'stopped' ? 'session stopped' : 'session expired')
+    this.events.emit('ended', ended)
     return ended
   }
 }

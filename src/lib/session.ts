@@ -37,13 +37,16 @@ export interface IncomingChunk {
   readonly byteLength: number
 }
 
-export interface AppendOutcome {
-  /** False for a duplicate (sequence not after the last accepted one): nothing was stored. */
-  readonly buffered: boolean
-  /** Evicted chunks that some current receiver had not fetched yet. */
-  readonly overflowed: number
-  readonly formatChanged: boolean
-}
+/** A duplicate (sequence not after the last accepted one) is not stored. */
+export type AppendOutcome =
+  | { readonly buffered: false }
+  | {
+    readonly buffered: true
+    readonly chunk: BufferedChunk
+    /** Evicted chunks that some current receiver had not fetched yet. */
+    readonly overflowed: number
+    readonly formatChanged: boolean
+  }
 
 export const MAX_CHUNKS_PER_POLL = 10
 
@@ -90,18 +93,18 @@ export class ShareSession {
   appendAudio (chunk: IncomingChunk, now: number): AppendOutcome {
     this.touch(now)
     if (chunk.sequenceNumber <= this.#lastSequence) {
-      return { buffered: false, overflowed: 0, formatChanged: false }
+      return { buffered: false }
     }
     this.#lastSequence = chunk.sequenceNumber
     this.bytesReceived += chunk.byteLength
     this.chunksReceived++
-    const { evicted, formatChanged } = this.audio.append(chunk)
+    const { stored, evicted, formatChanged } = this.audio.append(chunk)
     let overflowed = 0
     for (const old of evicted) {
       if (this.listeners.anyMissing(old.sequenceNumber, now)) overflowed++
     }
     this.overflows += overflowed
-    return { buffered: true, overflowed, formatChanged }
+    return { buffered: true, chunk: stored, overflowed, formatChanged }
   }
 
   /** What a receiver polling `since` gets; it is then counted as a listener holding what it got. */

@@ -46,7 +46,7 @@ t.test('one sharer, three receivers over real HTTP: every chunk once, in order, 
   })()
 
   const receive = async (name: string, pauseAfterMs?: number) => {
-    const status = readStatus(await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json())
+    const status = readStatus(await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>)
     if (!status.isActive) throw new Error(`${name}: not active`)
     const got: number[] = []
     let last = -1
@@ -72,7 +72,7 @@ t.test('one sharer, three receivers over real HTTP: every chunk once, in order, 
       }
       const meta = await fetch(api('/metadata'), { headers: CLIENT_HEADERS })
       if (meta.status === 200) {
-        const m = readMetadata(await meta.json())
+        const m = readMetadata(await meta.json() as Record<string, unknown>)
         sawMetadata = m.thumbnailData === JPEG && m.title === 'Song Title'
       }
       await sleep(POLL_EVERY_MS)
@@ -87,7 +87,7 @@ t.test('one sharer, three receivers over real HTTP: every chunk once, in order, 
   await sleep(300) // the receivers drain what is left
   const stop = await fetch(api('/stop'), { method: 'POST', headers: CLIENT_HEADERS })
   t.equal(stop.status, 200)
-  const stopBody = await stop.json()
+  const stopBody = await stop.json() as { bytesTransferred: number }
   t.equal(stopBody.bytesTransferred, total * FRAMES * 2 * 4, 'bytesTransferred counts every decoded byte')
 
   const results = await receivers
