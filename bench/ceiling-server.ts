@@ -121,9 +121,12 @@ export function createCeilingServer (): Server {
     }
   }
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res).catch(() => { if (!res.headersSent) json(res, 500, { success: false, error: 'Internal error' }) })
   })
+  // Fastify's default (72 s), so idle keep-alive sockets live as long as they do against the real server.
+  server.keepAliveTimeout = 72_000
+  return server
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

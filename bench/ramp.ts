@@ -58,6 +58,7 @@ export async function runRamp (o: RampOptions, onStep?: (s: RampStep) => void): 
     bottleneck,
     bottleneckDetail: decisive === undefined
       ? 'no level ran'
-      : `at ${decisive.receiversPerSession} receivers/session: server CPU ${server ?? 'NA'} %, generator CPU ${gen} % of one core`
+      : `at ${decisive.receiversPerSession} receivers/session: server CPU ${server ?? 'NA'} %, generator CPU ${gen} % of one core; ` +
+        `other processes ${decisive.machine.othersCpuPct} % of one core on ${decisive.machine.cores} cores`
   }
 }

@@ -1,7 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { PERIODIC, RunContext } from './lib/context.js'
-import { cpuSeconds, memoryMb } from './lib/proc.js'
+import { cpuSeconds, machineBusySeconds, memoryMb } from './lib/proc.js'
 import { Receiver } from './lib/receiver.js'
 import { sleepUntil } from './lib/scheduler.js'
 import { Sharer } from './lib/sharer.js'
@@ -49,6 +50,8 @@ export interface ScenarioResult {
   }
   traffic: { bytesInPerS: number, bytesOutPerS: number }
   server: { pid: number | null, cpuPct: number | null, rssMb: number | null, peakRssMb: number | null }
+  /** CPU in % of one core over the steady window: all cores busy, and what neither side used (other work). */
+  machine: { cores: number, busyCpuPct: number, othersCpuPct: number }
   generator: { cpuPct: number, sendLatenessMs: Summary }
   summary: { p99Ms: number, lossPct: number, errors: number }
 }
@@ -56,21 +59,25 @@ export interface ScenarioResult {
 // Consecutive ids from a random base, never reused within a process (ramp levels start fresh sessions).
 let nextSessionId = randomInt(100_000, 800_000)
 
+const JOIN_AT = 1000
+const JOIN_SPREAD = 1000
+
 /**
  * Runs one load scenario against `url` and measures it. Timeline (performance.now()):
- * t0: sharers start (staggered over 500 ms); t0+1 s: receivers join (staggered over 400 ms);
+ * t0: sharers start (staggered over 500 ms); t0+1 s: receivers join (staggered over 1 s);
  * t0+duration: sharers stop posting; receivers keep polling a little longer to drain, then sharers stop.
- * CPU is measured over the steady window [all joined, t0+duration].
+ * The steady window starts 1 s after the last receiver joined (or mid-run for very short runs): CPU,
+ * latency and lateness percentiles cover it; earlier latencies are reported apart as warm-up.
  */
 export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> {
   const audioPollMs = o.audioPollMs ?? 400
-  const ctx = new RunContext()
   const runTag = randomBytes(3).toString('hex')
   const headers = { authorization: `Bearer ${o.token}`, 'user-agent': USER_AGENT }
   const t0 = performance.now() + 200
   const audioEnd = t0 + o.durationS * 1000
   const pollEnd = audioEnd + 2 * audioPollMs + 500
-  const steadyFrom = Math.min(t0 + 1500, (t0 + audioEnd) / 2)
+  const steadyFrom = Math.min(t0 + JOIN_AT + JOIN_SPREAD + 1000, (t0 + audioEnd) / 2)
+  const ctx = new RunContext(steadyFrom)
 
   const sharers = Array.from({ length: o.sessions }, (_, i) => new Sharer(ctx, o.url, headers, String(nextSessionId++), i))
   sharers.forEach((s, i) => s.begin(t0 + (i / o.sessions) * 500, audioEnd))
@@ -81,16 +88,19 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
     for (let r = 0; r < o.receiversPerSession; r++) {
       const rc = new Receiver(ctx, o.url, { ...headers, 'x-client-id': `bench-${runTag}-${s.sessionId}-${r}` }, s)
       receivers.push(rc)
-      running.push(rc.run(t0 + 1000 + ((i * o.receiversPerSession + r) / total) * 400, audioEnd, pollEnd, audioPollMs))
+      running.push(rc.run(t0 + JOIN_AT + ((i * o.receiversPerSession + r) / total) * JOIN_SPREAD, audioEnd, pollEnd, audioPollMs))
     }
   })
 
   await sleepUntil(steadyFrom)
-  const from = { wall: performance.now(), gen: process.cpuUsage(), server: o.serverPid ? cpuSeconds(o.serverPid) : 0 }
+  const from = { wall: performance.now(), gen: process.cpuUsage(), server: o.serverPid ? cpuSeconds(o.serverPid) : 0, machine: machineBusySeconds() }
   await sleepUntil(audioEnd)
   const wallS = (performance.now() - from.wall) / 1000
   const genCpu = process.cpuUsage(from.gen)
-  const serverCpuPct = o.serverPid ? round(((cpuSeconds(o.serverPid) - from.server) / wallS) * 100) : null
+  const serverCpu = o.serverPid ? cpuSeconds(o.serverPid) - from.server : NaN
+  const serverCpuPct = Number.isNaN(serverCpu) ? null : round((serverCpu / wallS) * 100)
+  const machineCpuPct = round(((machineBusySeconds() - from.machine) / wallS) * 100)
+  const genCpuPct = round(((genCpu.user + genCpu.system) / 1e6 / wallS) * 100)
 
   await Promise.all(running)
   await ctx.drain()
@@ -136,8 +146,9 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
       bytesOutPerS: Math.round(endpoints.reduce((a, e) => a + e.bytesOut, 0) / elapsedS)
     },
     server: { pid: o.serverPid ?? null, cpuPct: serverCpuPct, rssMb: mem?.rssMb ?? null, peakRssMb: mem?.peakRssMb ?? null },
+    machine: { cores: availableParallelism(), busyCpuPct: machineCpuPct, othersCpuPct: round(machineCpuPct - genCpuPct - (serverCpuPct ?? 0)) },
     generator: {
-      cpuPct: round(((genCpu.user + genCpu.system) / 1e6 / wallS) * 100),
+      cpuPct: genCpuPct,
       sendLatenessMs: summarize([...ctx.endpoints.values()].flatMap((r) => r.lateness))
     },
     summary: {

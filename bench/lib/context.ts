@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { EndpointRecorder } from './stats.js'
 import type { HttpClient, HttpResult } from './http-client.js'
 
@@ -12,10 +13,13 @@ export class RunContext {
   readonly metadataAgeMs: number[] = []
   private readonly inflight = new Set<Promise<HttpResult>>()
 
+  /** performance.now() from which latency samples count (earlier ones are reported as warm-up). */
+  constructor (private readonly steadyFrom: number) {}
+
   recorder (name: Endpoint): EndpointRecorder {
     let r = this.endpoints.get(name)
     if (r === undefined) {
-      r = new EndpointRecorder(name)
+      r = new EndpointRecorder(name, this.steadyFrom)
       this.endpoints.set(name, r)
     }
     return r
@@ -24,7 +28,7 @@ export class RunContext {
   /** Sends, records latency/status/bytes (and send lateness for scheduled requests), and tracks it until done. */
   async send (client: HttpClient, name: Endpoint, path: string, body?: readonly Buffer[], latenessMs?: number): Promise<HttpResult & { ok: boolean }> {
     const rec = this.recorder(name)
-    if (latenessMs !== undefined) rec.lateness.push(latenessMs)
+    if (latenessMs !== undefined) rec.recordLateness(performance.now(), latenessMs)
     const p = client.send(name.startsWith('GET') ? 'GET' : 'POST', path, body)
     this.inflight.add(p)
     const res = await p

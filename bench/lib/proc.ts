@@ -11,18 +11,38 @@ const CLK_TCK = ((): number => {
   }
 })()
 
-/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat fields 14 and 15. */
+/** Reads a /proc file; undefined once the process is gone (the report then says NA instead of crashing). */
+function proc (path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat fields 14 and 15 (NaN if gone). */
 export function cpuSeconds (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const stat = proc(`/proc/${pid}/stat`)
+  if (stat === undefined) return NaN
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // field 3 onwards; comm may hold spaces
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
 }
 
+/** CPU seconds all cores of the machine spent busy (everything but idle and iowait), from /proc/stat. */
+export function machineBusySeconds (): number {
+  const f = (proc('/proc/stat') ?? '').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? []
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0)
+  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK
+}
+
 /** Resident set size now and at its peak (VmRSS / VmHWM of /proc/<pid>/status), in MB. */
-export function memoryMb (pid: number): { rssMb: number, peakRssMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-  return { rssMb: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMb: Math.round(kb('VmHWM') / 102.4) / 10 }
+export function memoryMb (pid: number): { rssMb: number | null, peakRssMb: number | null } {
+  const status = proc(`/proc/${pid}/status`) ?? ''
+  const mb = (key: string): number | null => {
+    const kb = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]
+    return kb === undefined ? null : Math.round(Number(kb) / 102.4) / 10
+  }
+  return { rssMb: mb('VmRSS'), peakRssMb: mb('VmHWM') }
 }
 
 export function freePort (): Promise<number> {

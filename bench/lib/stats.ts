@@ -27,10 +27,15 @@ export function summarize (samples: readonly number[]): Summary {
   }
 }
 
-/** Everything measured for one endpoint (method + route template). */
+/**
+ * Everything measured for one endpoint. Counters cover the whole run; latency and lateness samples of
+ * requests started before `steadyFrom` (joining, connection set-up, JIT warm-up) are kept apart.
+ */
 export class EndpointRecorder {
   readonly latencies: number[] = []
   readonly lateness: number[] = []
+  readonly warmupLatencies: number[] = []
+  requests = 0
   readonly statuses = new Map<string, number>()
   errors = 0
   bytesIn = 0
@@ -38,10 +43,15 @@ export class EndpointRecorder {
   firstStart = Infinity
   lastStart = -Infinity
 
-  constructor (readonly name: string) {}
+  constructor (readonly name: string, private readonly steadyFrom: number) {}
+
+  recordLateness (at: number, latenessMs: number): void {
+    if (at >= this.steadyFrom) this.lateness.push(latenessMs)
+  }
 
   record (status: number | string, startedAt: number, latencyMs: number, bytesIn: number, bytesOut: number): boolean {
-    this.latencies.push(latencyMs)
+    this.requests++
+    ;(startedAt >= this.steadyFrom ? this.latencies : this.warmupLatencies).push(latencyMs)
     this.firstStart = Math.min(this.firstStart, startedAt)
     this.lastStart = Math.max(this.lastStart, startedAt)
     this.statuses.set(String(status), (this.statuses.get(String(status)) ?? 0) + 1)
@@ -57,7 +67,10 @@ export interface EndpointReport {
   endpoint: string
   requests: number
   reqPerS: number
+  /** Requests started in the steady window only. */
   latencyMs: Summary
+  /** Requests started before it (receivers joining). */
+  warmupLatencyMs: Summary
   sendLatenessMs: Summary
   statuses: Record<string, number>
   errors: number
@@ -67,13 +80,14 @@ export interface EndpointReport {
 
 /** req/s is measured between the endpoint's first and last request start (one-off endpoints report 0). */
 export function endpointReport (r: EndpointRecorder): EndpointReport {
-  const n = r.latencies.length
+  const n = r.requests
   const spanS = (r.lastStart - r.firstStart) / 1000
   return {
     endpoint: r.name,
     requests: n,
     reqPerS: n > 1 && spanS > 1 ? round((n - 1) / spanS) : 0,
     latencyMs: summarize(r.latencies),
+    warmupLatencyMs: summarize(r.warmupLatencies),
     sendLatenessMs: summarize(r.lateness),
     statuses: Object.fromEntries(r.statuses),
     errors: r.errors,
