@@ -1,0 +1,99 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
+
+const CLK_TCK = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** Reads a /proc file; undefined once the process is gone (the report then says NA instead of crashing). */
+function proc (path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat fields 14 and 15 (NaN if gone). */
+export function cpuSeconds (pid: number): number {
+  const stat = proc(`/proc/${pid}/stat`)
+  if (stat === undefined) return NaN
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // field 3 onwards; comm may hold spaces
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+}
+
+/** CPU seconds all cores of the machine spent busy (everything but idle and iowait), from /proc/stat. */
+export function machineBusySeconds (): number {
+  const f = (proc('/proc/stat') ?? '').split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? []
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0)
+  return (total - (f[3] ?? 0) - (f[4] ?? 0)) / CLK_TCK
+}
+
+/** Resident set size now and at its peak (VmRSS / VmHWM of /proc/<pid>/status), in MB. */
+export function memoryMb (pid: number): { rssMb: number | null, peakRssMb: number | null } {
+  const status = proc(`/proc/${pid}/status`) ?? ''
+  const mb = (key: string): number | null => {
+    const kb = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]
+    return kb === undefined ? null : Math.round(Number(kb) / 102.4) / 10
+  }
+  return { rssMb: mb('VmRSS'), peakRssMb: mb('VmHWM') }
+}
+
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export interface SpawnedServer {
+  url: string
+  pid: number
+  stop: () => Promise<void>
+}
+
+/** Starts `node <script>` on a free port with the production settings and waits for GET /health = 200. */
+export async function spawnServer (script: string, token: string, timeoutMs = 20_000): Promise<SpawnedServer> {
+  const port = await freePort()
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  // The server's own output goes to our stderr: stdout belongs to the report and its RESULT line.
+  child.stdout?.pipe(process.stderr)
+  child.stderr?.pipe(process.stderr)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(killer)
+  }
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with code ${child.exitCode} before it was healthy`)
+    try {
+      const res = await fetch(`${url}/health`)
+      await res.arrayBuffer()
+      if (res.status === 200) return { url, pid: child.pid as number, stop }
+    } catch {
+      // not listening yet
+    }
+    await delay(100)
+  }
+  await stop()
+  throw new Error(`${script} did not answer GET /health within ${timeoutMs} ms`)
+}

@@ -1,0 +1,161 @@
+import { randomBytes, randomInt } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { PERIODIC, RunContext } from './lib/context.js'
+import { cpuSeconds, machineBusySeconds, memoryMb } from './lib/proc.js'
+import { Receiver } from './lib/receiver.js'
+import { sleepUntil } from './lib/scheduler.js'
+import { Sharer } from './lib/sharer.js'
+import { endpointReport, round, summarize, type EndpointReport, type Summary } from './lib/stats.js'
+
+export const USER_AGENT = 'SongRequest Desktop v1.0.0'
+
+export interface ScenarioOptions {
+  /** Label used in reports (s1, s2, s3, ramp-L...). */
+  scenario: string
+  /** Base URL of the server under test, e.g. http://127.0.0.1:5000 (a path prefix is allowed). */
+  url: string
+  token: string
+  sessions: number
+  receiversPerSession: number
+  durationS: number
+  /** Receiver audio poll period: the client's 400 ms, or the spec's 100 ms. */
+  audioPollMs?: number
+  /** When known, the server's CPU and RSS are read from /proc/<pid>. */
+  serverPid?: number
+}
+
+export interface ScenarioResult {
+  scenario: string
+  url: string
+  sessions: number
+  receiversPerSession: number
+  durationS: number
+  audioPollMs: number
+  startedAt: string
+  endpoints: EndpointReport[]
+  receivers: {
+    receivers: number
+    failed: number
+    chunksExpected: number
+    chunksReceived: number
+    lost: number
+    lossPct: number
+    duplicates: number
+    corrupt: number
+    formatMismatches: number
+    overlappingPolls: number
+    deliveryDelayMs: Summary
+    metadataAgeMs: Summary
+  }
+  traffic: { bytesInPerS: number, bytesOutPerS: number }
+  server: { pid: number | null, cpuPct: number | null, rssMb: number | null, peakRssMb: number | null }
+  /** CPU in % of one core over the steady window: all cores busy, and what neither side used (other work). */
+  machine: { cores: number, busyCpuPct: number, othersCpuPct: number }
+  generator: { cpuPct: number, sendLatenessMs: Summary }
+  summary: { p99Ms: number, lossPct: number, errors: number }
+}
+
+// Consecutive ids from a random base, never reused within a process (ramp levels start fresh sessions).
+let nextSessionId = randomInt(100_000, 800_000)
+
+const JOIN_AT = 1000
+const JOIN_SPREAD = 1000
+
+/**
+ * Runs one load scenario against `url` and measures it. Timeline (performance.now()):
+ * t0: sharers start (staggered over 500 ms); t0+1 s: receivers join (staggered over 1 s);
+ * t0+duration: sharers stop posting; receivers keep polling a little longer to drain, then sharers stop.
+ * The steady window starts 1 s after the last receiver joined (or mid-run for very short runs): CPU,
+ * latency and lateness percentiles cover it; earlier latencies are reported apart as warm-up.
+ */
+export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> {
+  const audioPollMs = o.audioPollMs ?? 400
+  const runTag = randomBytes(3).toString('hex')
+  const headers = { authorization: `Bearer ${o.token}`, 'user-agent': USER_AGENT }
+  const t0 = performance.now() + 200
+  const audioEnd = t0 + o.durationS * 1000
+  const pollEnd = audioEnd + 2 * audioPollMs + 500
+  const steadyFrom = Math.min(t0 + JOIN_AT + JOIN_SPREAD + 1000, (t0 + audioEnd) / 2)
+  const ctx = new RunContext(steadyFrom)
+
+  const sharers = Array.from({ length: o.sessions }, (_, i) => new Sharer(ctx, o.url, headers, String(nextSessionId++), i))
+  sharers.forEach((s, i) => s.begin(t0 + (i / o.sessions) * 500, audioEnd))
+  const receivers: Receiver[] = []
+  const running: Array<Promise<void>> = []
+  const total = o.sessions * o.receiversPerSession
+  sharers.forEach((s, i) => {
+    for (let r = 0; r < o.receiversPerSession; r++) {
+      const rc = new Receiver(ctx, o.url, { ...headers, 'x-client-id': `bench-${runTag}-${s.sessionId}-${r}` }, s)
+      receivers.push(rc)
+      running.push(rc.run(t0 + JOIN_AT + ((i * o.receiversPerSession + r) / total) * JOIN_SPREAD, audioEnd, pollEnd, audioPollMs))
+    }
+  })
+
+  await sleepUntil(steadyFrom)
+  const from = { wall: performance.now(), gen: process.cpuUsage(), server: o.serverPid ? cpuSeconds(o.serverPid) : 0, machine: machineBusySeconds() }
+  await sleepUntil(audioEnd)
+  const wallS = (performance.now() - from.wall) / 1000
+  const genCpu = process.cpuUsage(from.gen)
+  const serverCpu = o.serverPid ? cpuSeconds(o.serverPid) - from.server : NaN
+  const serverCpuPct = Number.isNaN(serverCpu) ? null : round((serverCpu / wallS) * 100)
+  const machineCpuPct = round(((machineBusySeconds() - from.machine) / wallS) * 100)
+  const genCpuPct = round(((genCpu.user + genCpu.system) / 1e6 / wallS) * 100)
+
+  await Promise.all(running)
+  await ctx.drain()
+  await Promise.all(sharers.map((s) => s.stop()))
+  const elapsedS = (performance.now() - t0) / 1000
+  for (const r of receivers) r.close()
+
+  const tallies = receivers.map((r) => r.tally())
+  const sum = (f: (t: (typeof tallies)[number]) => number): number => tallies.reduce((a, t) => a + f(t), 0)
+  const endpoints = [...ctx.endpoints.values()].map(endpointReport)
+  const chunksExpected = sum((t) => t.expected)
+  const lost = sum((t) => t.lost)
+  const corrupt = sum((t) => t.corrupt)
+  const lossPct = chunksExpected === 0 ? 0 : Math.round((lost / chunksExpected) * 1e6) / 1e4
+  const mem = o.serverPid ? memoryMb(o.serverPid) : undefined
+  const periodicP99 = endpoints.filter((e) => PERIODIC.includes(e.endpoint as (typeof PERIODIC)[number])).map((e) => e.latencyMs.p99)
+
+  return {
+    scenario: o.scenario,
+    url: o.url,
+    sessions: o.sessions,
+    receiversPerSession: o.receiversPerSession,
+    durationS: o.durationS,
+    audioPollMs,
+    startedAt: new Date().toISOString(),
+    endpoints,
+    receivers: {
+      receivers: receivers.length,
+      failed: tallies.filter((t) => t.failed).length,
+      chunksExpected,
+      chunksReceived: sum((t) => t.received),
+      lost,
+      lossPct,
+      duplicates: sum((t) => t.duplicates),
+      corrupt,
+      formatMismatches: sum((t) => t.formatMismatches),
+      overlappingPolls: sum((t) => t.overlappingPolls),
+      deliveryDelayMs: summarize(tallies.flatMap((t) => t.delaysMs)),
+      metadataAgeMs: summarize(ctx.metadataAgeMs)
+    },
+    traffic: {
+      bytesInPerS: Math.round(endpoints.reduce((a, e) => a + e.bytesIn, 0) / elapsedS),
+      bytesOutPerS: Math.round(endpoints.reduce((a, e) => a + e.bytesOut, 0) / elapsedS)
+    },
+    server: { pid: o.serverPid ?? null, cpuPct: serverCpuPct, rssMb: mem?.rssMb ?? null, peakRssMb: mem?.peakRssMb ?? null },
+    machine: { cores: availableParallelism(), busyCpuPct: machineCpuPct, othersCpuPct: round(machineCpuPct - genCpuPct - (serverCpuPct ?? 0)) },
+    generator: {
+      cpuPct: genCpuPct,
+      sendLatenessMs: summarize([...ctx.endpoints.values()].flatMap((r) => r.lateness))
+    },
+    summary: {
+      p99Ms: Math.max(0, ...periodicP99),
+      lossPct,
+      // HTTP failures (non-2xx, resets, timeouts) plus chunks whose bytes or fields differed from what was sent.
+      errors: endpoints.reduce((a, e) => a + e.errors, 0) + corrupt
+    }
+  }
+}
