@@ -35,7 +35,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_AUDIO_PER_SECOND: Num(10, 0.1, 10_000, 'sharer audio POSTs per session'),
   RATE_LIMIT_POLLS_PER_SECOND: Num(10, 0.1, 10_000, 'polls per receiver and endpoint (audio at the spec\'s 100 ms cadence is 10/s)'),
   RATE_LIMIT_RECEIVERS_PER_ADDRESS: Int(50, 1, 100_000, 'receivers without X-Client-Id behind one address + User-Agent that get a full budget each'),
-  RATE_LIMIT_STARTS_PER_MINUTE: Int(30, 1, 100_000, 'session starts per client address'),
+  RATE_LIMIT_STARTS_PER_MINUTE: Int(120, 1, 100_000, 'session starts per client address'),
   SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown')
 })
 export type Env = Static<typeof EnvSchema>
