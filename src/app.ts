@@ -27,9 +27,11 @@ export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-shar
 
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
+  // Whatever logger options a caller gives, the redaction of secrets stays.
+  const redact = { paths: REDACTED_PATHS, censor: '[redacted]' }
   const logging = options.loggerInstance !== undefined
     ? { loggerInstance: options.loggerInstance }
-    : { logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } }
+    : { logger: typeof options.logger === 'object' ? { level: config.logLevel, ...options.logger, redact } : options.logger ?? { level: config.logLevel, redact } }
 
   const app = Fastify({
     ...logging,
