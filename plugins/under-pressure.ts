@@ -3,7 +3,7 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyPluginAsync } from 'fastify'
 
 /** How often event-loop delay and heap are sampled. */
-const SAMPLE_INTERVAL_MS = 250
+const SAMPLE_INTERVAL_MS = 1000
 const RETRY_AFTER_SECONDS = 5
 
 /**
