@@ -42,7 +42,15 @@ export function errorBody (err: AppError) {
   return { success: false as const, error: err.message, code: err.code, timestamp: Date.now(), ...err.extra }
 }
 
+declare module 'fastify' {
+  interface FastifyReply {
+    /** The code of the error this reply carries, for hooks that count errors (metrics); null on success. */
+    errorCode: ErrorCode | null
+  }
+}
+
 function sendError (reply: FastifyReply, err: AppError): FastifyReply {
+  reply.errorCode = err.code
   return reply.code(err.statusCode).headers(err.headers).send(errorBody(err))
 }
 
@@ -51,6 +59,7 @@ function sendError (reply: FastifyReply, err: AppError): FastifyReply {
  * Registered with fastify-plugin so it sits on the root, before any route.
  */
 const errorHandler: FastifyPluginAsync = async (app) => {
+  app.decorateReply('errorCode', null)
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(err)
     if (appError.statusCode >= 500 && appError.statusCode !== 503) {

@@ -5,6 +5,12 @@ const MB = 1024 * 1024
 const toMb = (bytes: number) => Math.round((bytes / MB) * 10) / 10
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
+  const responseTimes = () => {
+    if (app.metrics === null) return null
+    const { requests, p50, p95, p99, errorRate } = app.metrics.latency.summary(Date.now())
+    return { windowSeconds: app.metrics.latency.windowSeconds, requests, p50, p95, p99, errorRate }
+  }
+
   app.get('/health', {
     // Answered even while the server sheds load (a liveness probe that failed then would restart a busy server).
     config: { pressureHandler: () => undefined },
@@ -15,7 +21,8 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       status: 'healthy' as const,
       activeSessions: app.sessions.activeCount,
       uptime: Math.round(process.uptime() * 10) / 10,
-      memoryUsage: { used: toMb(memory.heapUsed), total: toMb(memory.heapTotal), rss: toMb(memory.rss) }
+      memoryUsage: { used: toMb(memory.heapUsed), total: toMb(memory.heapTotal), rss: toMb(memory.rss) },
+      responseTimes: responseTimes()
     }
   })
 }

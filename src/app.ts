@@ -13,7 +13,9 @@ import underPressure from '../plugins/under-pressure.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
+import metrics from '../plugins/metrics.js'
 import health from '../routes/health.js'
+import metricsRoute from '../routes/metrics.js'
 import share from '../routes/share/index.js'
 
 export interface BuildOptions {
@@ -64,6 +66,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)
+  await app.register(metrics)
 
   app.addHook('onRequestAbort', async (request) => {
     request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')
@@ -71,6 +74,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
 
   await app.register(async (root) => {
     await root.register(health)
+    await root.register(metricsRoute)
     await root.register(share, { prefix: '/api/share' })
   }, { prefix: config.basePath })
 

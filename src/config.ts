@@ -36,6 +36,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_POLLS_PER_SECOND: Num(10, 0.1, 10_000, 'polls per receiver and endpoint (audio at the spec\'s 100 ms cadence is 10/s)'),
   RATE_LIMIT_RECEIVERS_PER_ADDRESS: Int(50, 1, 100_000, 'receivers without X-Client-Id behind one address + User-Agent that get a full budget each'),
   RATE_LIMIT_STARTS_PER_MINUTE: Int(120, 1, 100_000, 'session starts per client address'),
+  METRICS_ENABLED: Type.Boolean({ default: true, description: 'Prometheus metrics at /metrics and response-time figures in /health' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs "Authorization: Bearer <token>"' })),
   SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown'),
   HEADERS_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'a client has this long to send its request headers'),
   REQUEST_TIMEOUT_SECONDS: Num(30, 1, 3600, 'a client has this long to send a whole request, body included'),
@@ -76,6 +78,11 @@ export interface AppConfig {
     pollsPerSecond: number
     receiversPerAddress: number
     startsPerMinute: number
+  }
+  metrics: {
+    enabled: boolean
+    /** Token /metrics requires (without its scheme); undefined leaves it open. */
+    token: string | undefined
   }
   shutdownTimeoutMs: number
   limits: {
@@ -129,6 +136,10 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
   if (e.BEARER_TOKEN !== undefined && bearerToken === '') {
     throw new ConfigError('Invalid configuration:\n  BEARER_TOKEN: must contain a token after the "Bearer" scheme')
   }
+  const metricsToken = e.METRICS_TOKEN === undefined ? undefined : stripBearerScheme(e.METRICS_TOKEN)
+  if (metricsToken === '') {
+    throw new ConfigError('Invalid configuration:\n  METRICS_TOKEN: must contain a token after the "Bearer" scheme')
+  }
   if (bearerToken === '') {
     if (e.NODE_ENV === 'production') {
       throw new ConfigError('Invalid configuration:\n  BEARER_TOKEN: must be set when NODE_ENV=production (the token clients send as "Authorization: Bearer <token>")')
@@ -164,6 +175,10 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       pollsPerSecond: e.RATE_LIMIT_POLLS_PER_SECOND,
       receiversPerAddress: e.RATE_LIMIT_RECEIVERS_PER_ADDRESS,
       startsPerMinute: e.RATE_LIMIT_STARTS_PER_MINUTE
+    },
+    metrics: {
+      enabled: e.METRICS_ENABLED,
+      token: metricsToken
     },
     shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     limits: {

@@ -23,6 +23,8 @@ export interface EndedSession {
   readonly reason: EndReason
   readonly durationSeconds: number
   readonly bytesTransferred: number
+  /** Decoded audio bytes served to receivers. */
+  readonly bytesSent: number
 }
 
 export type SessionLookup =
@@ -53,6 +55,8 @@ export interface RegistryEvents {
   metadata: [session: ShareSession, metadata: StoredMetadata]
   audio: [session: ShareSession, chunk: BufferedChunk]
   overflow: [session: ShareSession, chunks: number]
+  /** A receiver's poll returned audio: `bytes` decoded bytes (4 per float32 sample). */
+  sent: [session: ShareSession, bytes: number]
 }
 
 export interface RegistryLog {
@@ -76,6 +80,8 @@ export class SessionRegistry {
   get activeCount (): number { return this.#active.size }
   get endedCount (): number { return this.#ended.size }
   activeSessions (): IterableIterator<ShareSession> { return this.#active.values() }
+  /** Ended sessions still remembered, the longest-ended first. */
+  endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
 
   start (id: string, now: number): ShareSession {
     if (this.#active.has(id)) throw new AppError('SESSION_EXISTS', 'Session ID already in use')
@@ -172,14 +178,21 @@ export class SessionRegistry {
 
   /** Chunks newer than `since` for one receiver (who then counts as listening). */
   pollAudio (id: string, since: number, listenerKey: string, now: number): readonly BufferedChunk[] {
-    return this.requireActive(id).pollAudio(since, listenerKey, now)
+    return this.#poll(id, since, listenerKey, now).chunks
   }
 
   /** The REST answer to an audio poll: a JSON array of the chunks newer than `since`, or undefined for none. */
   pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer | undefined {
-    const session = this.requireActive(id)
-    const chunks = session.pollAudio(since, listenerKey, now)
+    const { session, chunks } = this.#poll(id, since, listenerKey, now)
     return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c)))
+  }
+
+  #poll (id: string, since: number, listenerKey: string, now: number) {
+    const session = this.requireActive(id)
+    const sentBefore = session.bytesSent
+    const chunks = session.pollAudio(since, listenerKey, now)
+    if (chunks.length > 0) this.events.emit('sent', session, session.bytesSent - sentBefore)
+    return { session, chunks }
   }
 
   /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */
@@ -227,7 +240,8 @@ export class SessionRegistry {
       endedAt: now,
       reason,
       durationSeconds: Math.max(0, now - session.startTime) / 1000,
-      bytesTransferred: session.bytesReceived
+      bytesTransferred: session.bytesReceived,
+      bytesSent: session.bytesSent
     }
     this.#ended.delete(session.id)
     this.#ended.set(session.id, ended)

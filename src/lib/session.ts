@@ -56,6 +56,8 @@ export class ShareSession {
   readonly listeners: ListenerTracker
   lastActivity: number
   bytesReceived = 0
+  /** Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned). */
+  bytesSent = 0
   chunksReceived = 0
   overflows = 0
   #lastSequence = -1
@@ -113,6 +115,7 @@ export class ShareSession {
     const chunks = this.audio.chunksAfter(since, MAX_CHUNKS_PER_POLL, this.limits.joinBurstSeconds)
     const held = chunks.at(-1)?.sequenceNumber ?? (since >= 0 ? since : undefined)
     this.listeners.touch(listenerKey, now, held)
+    for (const chunk of chunks) this.bytesSent += chunk.length * Float32Array.BYTES_PER_ELEMENT
     return chunks
   }
 

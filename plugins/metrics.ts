@@ -1,0 +1,201 @@
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { ErrorCode } from '../src/errors.js'
+import { LatencyWindow } from '../src/lib/latency-window.js'
+import type { BufferedChunk } from '../src/lib/audio-ring.js'
+import type { ShareSession } from '../src/lib/session.js'
+import type { EndedSession } from '../src/lib/session-registry.js'
+
+/** Everything the metrics plugin keeps; null on `app.metrics` when METRICS_ENABLED=false. */
+export interface Metrics {
+  /** This app's own registry (not prom-client's global one, so several apps can live in one process). */
+  readonly registry: Registry
+  /** Response times and errors of the /api routes over the last 60 s, for /health. */
+  readonly latency: LatencyWindow
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics | null
+  }
+}
+
+export const METRIC_PREFIX = 'musicshare_'
+/** Seconds; fine below 50 ms so the p50/p95/p99 of a sub-millisecond service can be read off them. */
+export const DURATION_BUCKETS = [
+  0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1
+]
+/** The route label of a request that matched no route (its raw URL is never a label). */
+export const UNMATCHED_ROUTE = 'unmatched'
+const LATENCY_WINDOW_SECONDS = 60
+const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+
+/** One route + method: its histogram children by status class, resolved once and reused. */
+interface RouteSeries {
+  readonly byClass: Array<{ observe: (seconds: number) => void } | undefined>
+  readonly api: boolean
+  readonly route: string
+  readonly method: string
+}
+
+const metrics: FastifyPluginAsync = async (app) => {
+  if (!app.config.metrics.enabled) {
+    app.decorate('metrics', null)
+    return
+  }
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  const sessions = app.sessions
+  const name = (n: string) => METRIC_PREFIX + n
+
+  // Gauges read from the registry at scrape time: nothing to keep in step on the hot path, and the
+  // per-session series of an ended session are gone at the next scrape.
+  new Gauge({
+    name: name('active_sessions'),
+    help: 'Sharing sessions currently active.',
+    registers,
+    collect () { this.set(sessions.activeCount) }
+  })
+  new Gauge({
+    name: name('listeners'),
+    help: 'Receivers that polled an active session within the listener window, all sessions together.',
+    registers,
+    collect () {
+      const now = Date.now()
+      let total = 0
+      for (const s of sessions.activeSessions()) total += s.listeners.count(now)
+      this.set(total)
+    }
+  })
+  new Gauge({
+    name: name('session_listeners'),
+    help: 'Receivers of one active session (series removed when the session ends).',
+    labelNames: ['session_id'] as const,
+    registers,
+    collect () {
+      const now = Date.now()
+      this.reset()
+      for (const s of sessions.activeSessions()) this.set({ session_id: s.id }, s.listeners.count(now))
+    }
+  })
+  new Gauge({
+    name: name('audio_buffer_bytes'),
+    help: 'Memory held by the audio ring buffers of all active sessions (samples plus serialised chunks).',
+    registers,
+    collect () {
+      let bytes = 0
+      for (const s of sessions.activeSessions()) bytes += s.audio.bytesHeld
+      this.set(bytes)
+    }
+  })
+
+  const started = new Counter({ name: name('sessions_started_total'), help: 'Sessions started.', registers })
+  const ended = new Counter({
+    name: name('sessions_ended_total'),
+    help: 'Sessions ended, by reason (stopped by the sharer, or expired when idle).',
+    labelNames: ['reason'] as const,
+    registers
+  })
+  const audioIn = new Counter({
+    name: name('audio_received_bytes_total'),
+    help: 'Decoded audio bytes accepted from sharers (4 per float32 sample; duplicates not counted).',
+    registers
+  })
+  const audioOut = new Counter({
+    name: name('audio_sent_bytes_total'),
+    help: 'Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned).',
+    registers
+  })
+  const metadataUpdates = new Counter({ name: name('metadata_updates_total'), help: 'Metadata updates accepted from sharers.', registers })
+  const overflows = new Counter({
+    name: name('buffer_overflows_total'),
+    help: 'Audio chunks evicted from a ring buffer before every current receiver had fetched them.',
+    registers
+  })
+  const duration = new Histogram({
+    name: name('http_request_duration_seconds'),
+    help: 'Time from receiving a request to finishing its response, by route pattern, method and status class.',
+    labelNames: ['route', 'method', 'status_class'] as const,
+    buckets: DURATION_BUCKETS,
+    registers
+  })
+  const errors = new Counter({
+    name: name('errors_total'),
+    help: 'Error responses, by the uniform error code.',
+    labelNames: ['code'] as const,
+    registers
+  })
+  const rateLimited = new Counter({
+    name: name('rate_limited_requests_total'),
+    help: 'Requests refused with 429 RATE_LIMITED, by route pattern.',
+    labelNames: ['route'] as const,
+    registers
+  })
+  const authFailures = new Counter({ name: name('auth_failures_total'), help: 'Requests refused with 401 UNAUTHORIZED.', registers })
+
+  // Series that exist from the start, so rate() and absent() work before the first event.
+  for (const reason of ['stopped', 'expired']) ended.inc({ reason }, 0)
+  for (const code of Object.keys(ErrorCode)) errors.inc({ code }, 0)
+
+  const onStarted = () => { started.inc() }
+  const onEnded = (e: EndedSession) => { ended.inc({ reason: e.reason }) }
+  const onAudio = (_s: ShareSession, chunk: BufferedChunk) => { audioIn.inc(chunk.length * Float32Array.BYTES_PER_ELEMENT) }
+  const onSent = (_s: ShareSession, bytes: number) => { audioOut.inc(bytes) }
+  const onMetadata = () => { metadataUpdates.inc() }
+  const onOverflow = (_s: ShareSession, chunks: number) => { overflows.inc(chunks) }
+  const events = sessions.events
+  events.on('started', onStarted).on('ended', onEnded).on('audio', onAudio)
+    .on('sent', onSent).on('metadata', onMetadata).on('overflow', onOverflow)
+
+  const latency = new LatencyWindow(LATENCY_WINDOW_SECONDS)
+  const apiPrefix = `${app.config.basePath}/api/`
+  const series = new Map<string, RouteSeries>()
+  const seriesOf = (route: string | undefined, method: string): RouteSeries => {
+    const key = `${method} ${route ?? ''}`
+    let found = series.get(key)
+    if (found === undefined) {
+      const label = route ?? UNMATCHED_ROUTE
+      found = { byClass: [], api: route !== undefined && route.startsWith(apiPrefix), route: label, method }
+      series.set(key, found)
+    }
+    return found
+  }
+
+  // One hook, after the response is sent: reply.elapsedTime already holds the duration, so nothing is
+  // recorded on the way in. Route and method resolve to cached histogram children.
+  app.addHook('onResponse', (request, reply, done) => {
+    const ms = reply.elapsedTime
+    const status = reply.statusCode
+    const s = seriesOf(request.routeOptions.url, request.method)
+    const cls = Math.min(4, Math.max(0, Math.floor(status / 100) - 1))
+    let child = s.byClass[cls]
+    if (child === undefined) {
+      child = duration.labels({ route: s.route, method: s.method, status_class: STATUS_CLASSES[cls]! })
+      s.byClass[cls] = child
+    }
+    child.observe(ms / 1000)
+    if (s.api) latency.record(ms, status >= 400, Date.now())
+    const code = reply.errorCode
+    if (code !== null) {
+      errors.inc({ code })
+      if (code === 'UNAUTHORIZED') authFailures.inc()
+      else if (code === 'RATE_LIMITED') rateLimited.inc({ route: s.route })
+    }
+    done()
+  })
+
+  app.decorate('metrics', { registry, latency })
+  app.addHook('onClose', async () => {
+    events.off('started', onStarted).off('ended', onEnded).off('audio', onAudio)
+      .off('sent', onSent).off('metadata', onMetadata).off('overflow', onOverflow)
+    registry.clear()
+  })
+}
+
+export default fp(metrics, {
+  name: 'metrics',
+  fastify: '5.x',
+  dependencies: ['config', 'session-registry', 'error-handler']
+})

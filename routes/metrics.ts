@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from '@sinclair/typebox'
+import { errorResponses } from '../src/schemas/common.js'
+import { AppError } from '../src/errors.js'
+import { BearerVerifier } from '../src/lib/bearer.js'
+
+/** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
+const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
+  const metrics = app.metrics
+  if (metrics === null) return
+  const token = app.config.metrics.token
+  const verifier = token === undefined ? undefined : new BearerVerifier(token)
+
+  app.get('/metrics', {
+    schema: {
+      summary: 'Prometheus metrics (text exposition format)',
+      description: 'Open unless METRICS_TOKEN is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`.',
+      ...(verifier === undefined ? {} : { security: [{ metricsToken: [] }] }),
+      response: {
+        200: {
+          description: 'Prometheus text format 0.0.4',
+          content: { 'text/plain': { schema: Type.String({ examples: ['musicshare_active_sessions 3\n'] }) } }
+        },
+        ...errorResponses
+      }
+    },
+    onRequest: async (request) => {
+      if (verifier === undefined || verifier.check(request.headers.authorization) === 'ok') return
+      throw new AppError('UNAUTHORIZED', 'Invalid or missing metrics token', {}, { 'www-authenticate': 'Bearer' })
+    }
+  }, async (_request, reply) => {
+    const text = await metrics.registry.metrics()
+    return reply.type(metrics.registry.contentType).send(text)
+  })
+}
+
+export default metricsRoute

@@ -1,0 +1,232 @@
+import t from 'tap'
+import type { App } from '../../src/app.js'
+import { build, CLIENT_HEADERS, clientChunk, clientMetadata, JSON_HEADERS, startSession, TOKEN } from '../helper.js'
+
+/** Every sample of a Prometheus text exposition: `name{labels} value`. */
+function parse (text: string) {
+  const samples: Array<{ name: string, labels: Record<string, string>, value: number }> = []
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (m === null) throw new Error(`not a sample line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) })
+  }
+  return samples
+}
+
+async function scrape (app: App, headers: Record<string, string> = {}) {
+  const res = await app.inject({ method: 'GET', url: '/metrics', headers })
+  if (res.statusCode !== 200) throw new Error(`scrape failed: ${res.statusCode} ${res.body}`)
+  const samples = parse(res.body)
+  /** The value of the one series of `name` whose labels include `labels`; undefined when absent. */
+  const value = (name: string, labels: Record<string, string> = {}) => {
+    const found = samples.filter((s) => s.name === name &&
+      Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} matches ${found.length} series`)
+    return found[0]?.value
+  }
+  return { samples, value, text: res.body, contentType: res.headers['content-type'] }
+}
+
+const CHUNK_BYTES = 44100 * 4
+
+t.test('/metrics is Prometheus text with the default process metrics and every musicshare_ metric', async (t) => {
+  const app = await build(t)
+  const m = await scrape(app)
+  t.match(m.contentType, /^text\/plain; version=0\.0\.4/)
+  t.ok(m.value('process_cpu_user_seconds_total')! >= 0, 'default process metrics are on')
+  t.ok(m.value('nodejs_heap_size_used_bytes')! > 0)
+  t.ok(m.value('process_resident_memory_bytes')! > 0)
+  for (const name of [
+    'musicshare_active_sessions', 'musicshare_listeners', 'musicshare_audio_buffer_bytes',
+    'musicshare_sessions_started_total', 'musicshare_audio_received_bytes_total', 'musicshare_audio_sent_bytes_total',
+    'musicshare_metadata_updates_total', 'musicshare_buffer_overflows_total', 'musicshare_auth_failures_total'
+  ]) t.equal(m.value(name), 0, `${name} starts at 0`)
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'stopped' }), 0)
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'expired' }), 0)
+  t.equal(m.value('musicshare_errors_total', { code: 'SESSION_NOT_FOUND' }), 0)
+  t.match(m.text, /# TYPE musicshare_http_request_duration_seconds histogram/)
+  t.match(m.text, /# TYPE musicshare_session_listeners gauge/)
+  t.match(m.text, /# TYPE musicshare_rate_limited_requests_total counter/)
+})
+
+t.test('sessions: a start increments the gauge, a stop ends it and removes its per-session series', async (t) => {
+  const app = await build(t)
+  await startSession(app, '123456')
+  await startSession(app, '654321')
+  // Two receivers of 123456 (told apart by X-Client-Id), one of 654321.
+  for (const [id, client] of [['123456', 'a'], ['123456', 'b'], ['654321', 'c']] as const) {
+    const res = await app.inject({ method: 'GET', url: `/api/share/${id}/status`, headers: { ...CLIENT_HEADERS, 'x-client-id': `receiver-${client}-0001` } })
+    t.equal(res.statusCode, 200)
+  }
+  let m = await scrape(app)
+  t.equal(m.value('musicshare_active_sessions'), 2)
+  t.equal(m.value('musicshare_sessions_started_total'), 2)
+  t.equal(m.value('musicshare_session_listeners', { session_id: '123456' }), 2)
+  t.equal(m.value('musicshare_session_listeners', { session_id: '654321' }), 1)
+  t.equal(m.value('musicshare_listeners'), 3)
+
+  const stop = await app.inject({ method: 'POST', url: '/api/share/123456/stop', headers: CLIENT_HEADERS })
+  t.equal(stop.statusCode, 200)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_active_sessions'), 1)
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'stopped' }), 1)
+  t.equal(m.value('musicshare_session_listeners', { session_id: '123456' }), undefined, 'the stopped session has no series')
+  t.notMatch(m.text, /session_id="123456"/)
+  t.equal(m.value('musicshare_session_listeners', { session_id: '654321' }), 1)
+  t.equal(m.value('musicshare_listeners'), 1)
+
+  app.sessions.sweep(Date.now() + app.config.sessions.sessionTimeoutMs)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'expired' }), 1, 'an idle session expires with its own reason')
+  t.equal(m.value('musicshare_active_sessions'), 0)
+  t.notMatch(m.text, /musicshare_session_listeners\{/)
+})
+
+t.test('audio: bytes in and out are the decoded bytes, exactly; duplicates and empty polls add nothing', async (t) => {
+  const app = await build(t)
+  await startSession(app)
+  const post = (seq: number) => app.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(seq) })
+  t.equal((await post(0)).statusCode, 200)
+  let m = await scrape(app)
+  t.equal(m.value('musicshare_audio_received_bytes_total'), CHUNK_BYTES, 'one chunk: 44100 float32 samples')
+  t.equal(m.value('musicshare_audio_buffer_bytes'), [...app.sessions.activeSessions()][0]!.audio.bytesHeld,
+    'the buffer gauge is what the rings hold')
+  t.ok(m.value('musicshare_audio_buffer_bytes')! >= CHUNK_BYTES)
+
+  t.equal((await post(0)).json().buffered, false)
+  t.equal((await post(1)).statusCode, 200)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_audio_received_bytes_total'), 2 * CHUNK_BYTES, 'the duplicate was not counted')
+
+  const poll = (since: number, client: string) => app.inject({
+    method: 'GET', url: `/api/share/123456/audio?since=${since}`, headers: { ...CLIENT_HEADERS, 'x-client-id': client }
+  })
+  const first = await poll(-1, 'receiver-one-0001')
+  t.equal(first.statusCode, 200)
+  const served = (first.json() as unknown[]).length
+  t.ok(served >= 1)
+  const none = await poll(1, 'receiver-one-0001')
+  t.equal(none.statusCode, 204)
+  const second = await poll(0, 'receiver-two-0002')
+  t.equal((second.json() as unknown[]).length, 1)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_audio_sent_bytes_total'), (served + 1) * CHUNK_BYTES, 'every served chunk, once per receiver')
+
+  await app.inject({ method: 'POST', url: '/api/share/123456/stop', headers: CLIENT_HEADERS })
+  m = await scrape(app)
+  t.equal(m.value('musicshare_audio_buffer_bytes'), 0, 'a stopped session holds no audio')
+})
+
+t.test('metadata updates and buffer overflows are counted', async (t) => {
+  const app = await build(t, { AUDIO_BUFFER_SECONDS: '0.5' })
+  await startSession(app)
+  for (let i = 0; i < 3; i++) {
+    const res = await app.inject({ method: 'POST', url: '/api/share/123456/metadata', headers: JSON_HEADERS, payload: clientMetadata() })
+    t.equal(res.statusCode, 200)
+  }
+  const post = (seq: number) => app.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(seq) })
+  await post(0)
+  // A receiver fetches chunk 0; the 0.5 s window holds one chunk, so chunk 2 pushes out chunk 1 unfetched.
+  const got = await app.inject({ method: 'GET', url: '/api/share/123456/audio?since=-1', headers: CLIENT_HEADERS })
+  t.equal(got.statusCode, 200)
+  await post(1)
+  let m = await scrape(app)
+  t.equal(m.value('musicshare_buffer_overflows_total'), 0, 'evicting a chunk every receiver had is no overflow')
+  await post(2)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_metadata_updates_total'), 3)
+  t.equal(m.value('musicshare_buffer_overflows_total'), 1)
+})
+
+t.test('errors by code, auth failures and rate-limited requests', async (t) => {
+  const app = await build(t, { RATE_LIMIT_STARTS_PER_MINUTE: '1' })
+  const noToken = await app.inject({ method: 'GET', url: '/api/share/123456/status' })
+  t.equal(noToken.statusCode, 401)
+  const wrong = await app.inject({ method: 'GET', url: '/api/share/123456/status', headers: { authorization: 'Bearer nope' } })
+  t.equal(wrong.statusCode, 401)
+  const missing = await app.inject({ method: 'GET', url: '/api/share/123456/metadata', headers: CLIENT_HEADERS })
+  t.equal(missing.statusCode, 404)
+  await startSession(app)
+  const limited = await app.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '222222' } })
+  t.equal(limited.statusCode, 429)
+  const unknown = await app.inject({ method: 'GET', url: '/no/such/route' })
+  t.equal(unknown.statusCode, 404)
+
+  const m = await scrape(app)
+  t.equal(m.value('musicshare_auth_failures_total'), 2)
+  t.equal(m.value('musicshare_errors_total', { code: 'UNAUTHORIZED' }), 2)
+  t.equal(m.value('musicshare_errors_total', { code: 'SESSION_NOT_FOUND' }), 1)
+  t.equal(m.value('musicshare_errors_total', { code: 'RATE_LIMITED' }), 1)
+  t.equal(m.value('musicshare_errors_total', { code: 'NOT_FOUND' }), 1)
+  t.equal(m.value('musicshare_rate_limited_requests_total', { route: '/api/share/start' }), 1)
+})
+
+t.test('request durations are labelled by route pattern, method and status class, never the raw URL', async (t) => {
+  const app = await build(t)
+  await startSession(app, '987654')
+  await app.inject({ method: 'GET', url: '/api/share/987654/status', headers: CLIENT_HEADERS })
+  await app.inject({ method: 'GET', url: '/api/share/987654/status', headers: CLIENT_HEADERS })
+  await app.inject({ method: 'GET', url: '/api/share/111111/status', headers: CLIENT_HEADERS })
+  await app.inject({ method: 'GET', url: '/987654/nothing-here' })
+  const m = await scrape(app)
+  const count = (labels: Record<string, string>) => m.value('musicshare_http_request_duration_seconds_count', labels)
+  t.equal(count({ route: '/api/share/:sessionId/status', method: 'GET', status_class: '2xx' }), 2)
+  t.equal(count({ route: '/api/share/:sessionId/status', method: 'GET', status_class: '4xx' }), 1)
+  t.equal(count({ route: '/api/share/start', method: 'POST', status_class: '2xx' }), 1)
+  t.equal(count({ route: 'unmatched', method: 'GET', status_class: '4xx' }), 1)
+  const durations = m.samples.filter((s) => s.name.startsWith('musicshare_http_request_duration_seconds'))
+  t.notOk(durations.some((s) => /\d{6}/.test(s.labels.route ?? '')), 'no session id in any route label')
+  const buckets = m.samples
+    .filter((s) => s.name === 'musicshare_http_request_duration_seconds_bucket' && s.labels.route === '/api/share/start')
+    .map((s) => s.labels.le)
+  t.same(buckets.slice(0, 4), ['0.00025', '0.0005', '0.00075', '0.001'], 'sub-millisecond buckets')
+  t.equal(buckets.at(-2), '1')
+})
+
+t.test('METRICS_TOKEN protects /metrics; the failure is itself counted', async (t) => {
+  const app = await build(t, { METRICS_TOKEN: 'scrape-secret' })
+  const open = await app.inject({ method: 'GET', url: '/metrics' })
+  t.equal(open.statusCode, 401)
+  t.match(open.json(), { success: false, code: 'UNAUTHORIZED' })
+  t.equal(open.headers['www-authenticate'], 'Bearer')
+  const shareToken = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } })
+  t.equal(shareToken.statusCode, 401, 'the sharing token is not the metrics token')
+  const m = await scrape(app, { authorization: 'Bearer scrape-secret' })
+  t.equal(m.value('musicshare_auth_failures_total'), 2)
+})
+
+t.test('METRICS_ENABLED=false: no /metrics, no response-time figures, the API unchanged', async (t) => {
+  const app = await build(t, { METRICS_ENABLED: 'false' })
+  t.equal(app.metrics, null)
+  t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404)
+  await startSession(app)
+  const health = await app.inject({ method: 'GET', url: '/health' })
+  t.equal(health.statusCode, 200)
+  t.equal(health.json().responseTimes, null)
+})
+
+t.test('a real server: scraping over HTTP after real traffic', async (t) => {
+  const app = await build(t, { BASE_PATH: '/songrequests' })
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const api = `${base}/songrequests/api/share`
+  const start = await fetch(`${api}/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: '135790' }) })
+  t.equal(start.status, 200)
+  const audio = await fetch(`${api}/135790/audio`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(0)) })
+  t.equal(audio.status, 200)
+  const poll = await fetch(`${api}/135790/audio?since=-1`, { headers: CLIENT_HEADERS })
+  t.equal(poll.status, 200)
+  await poll.arrayBuffer()
+  const res = await fetch(`${base}/songrequests/metrics`)
+  t.equal(res.status, 200)
+  const samples = parse(await res.text())
+  const v = (name: string, labels: Record<string, string> = {}) => samples.find((s) => s.name === name &&
+    Object.entries(labels).every(([k, val]) => s.labels[k] === val))?.value
+  t.equal(v('musicshare_active_sessions'), 1)
+  t.equal(v('musicshare_audio_received_bytes_total'), CHUNK_BYTES)
+  t.equal(v('musicshare_audio_sent_bytes_total'), CHUNK_BYTES)
+  t.equal(v('musicshare_http_request_duration_seconds_count',
+    { route: '/songrequests/api/share/:sessionId/audio', method: 'POST', status_class: '2xx' }), 1)
+})
