@@ -3,6 +3,7 @@ import start from './start.js'
 import lifecycle from './lifecycle.js'
 import metadata from './metadata.js'
 import audio from './audio.js'
+import sessions from './sessions.js'
 
 /** Everything under /api/share: one encapsulated context that requires the bearer token. */
 const share: FastifyPluginAsync = async (app) => {
@@ -11,6 +12,7 @@ const share: FastifyPluginAsync = async (app) => {
   await app.register(lifecycle)
   await app.register(metadata)
   await app.register(audio)
+  await app.register(sessions)
 }
 
 export default share

@@ -1,0 +1,75 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { errorResponses } from '../../src/schemas/common.js'
+import { SessionList, SessionListQuery, type SessionSummary } from '../../src/schemas/sessions-list.js'
+import { rateLimitFor } from '../../plugins/rate-limit.js'
+import type { ShareSession } from '../../src/lib/session.js'
+import type { EndedSession } from '../../src/lib/session-registry.js'
+
+function activeSummary (s: ShareSession, now: number): SessionSummary {
+  const metadata = s.metadata(now)?.value
+  const format = s.audio.format
+  return {
+    sessionId: s.id,
+    state: 'active',
+    startTime: s.startTime,
+    lastActivity: s.lastActivity,
+    endedAt: null,
+    endReason: null,
+    listenerCount: s.listeners.count(now),
+    title: metadata?.title ?? null,
+    artist: metadata?.artist ?? null,
+    audioFormat: format === undefined ? null : { sampleRate: format.sampleRate, channels: format.channels },
+    bufferedSeconds: Math.round(s.audio.bufferedSeconds * 1000) / 1000,
+    bytesReceived: s.bytesReceived,
+    bytesSent: s.bytesSent
+  }
+}
+
+function endedSummary (e: EndedSession): SessionSummary {
+  return {
+    sessionId: e.id,
+    state: 'ended',
+    startTime: e.startTime,
+    lastActivity: e.endedAt,
+    endedAt: e.endedAt,
+    endReason: e.reason,
+    listenerCount: 0,
+    title: null,
+    artist: null,
+    audioFormat: null,
+    bufferedSeconds: 0,
+    bytesReceived: e.bytesTransferred,
+    bytesSent: e.bytesSent
+  }
+}
+
+/** For operators: every active and recently ended session, a page at a time. */
+const sessions: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/sessions', {
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    schema: {
+      summary: 'List active and recently ended sessions (operators)',
+      querystring: SessionListQuery,
+      response: { 200: SessionList, ...errorResponses }
+    }
+  }, async (request) => {
+    const { state, limit, offset } = request.query
+    const now = Date.now()
+    const active = state === 'ended' ? [] : [...app.sessions.activeSessions()].reverse()
+    const ended = state === 'active' ? [] : [...app.sessions.endedSessions()].reverse()
+    const page: SessionSummary[] = []
+    for (let i = offset; i < Math.min(offset + limit, active.length + ended.length); i++) {
+      page.push(i < active.length ? activeSummary(active[i]!, now) : endedSummary(ended[i - active.length]!))
+    }
+    return {
+      total: active.length + ended.length,
+      active: app.sessions.activeCount,
+      ended: app.sessions.endedCount,
+      offset,
+      limit,
+      sessions: page
+    }
+  })
+}
+
+export default sessions
