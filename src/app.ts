@@ -14,6 +14,7 @@ import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
 import metrics from '../plugins/metrics.js'
+import openapi from '../plugins/openapi.js'
 import health from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import share from '../routes/share/index.js'
@@ -67,6 +68,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(auth)
   await app.register(sessionRegistry)
   await app.register(metrics)
+  await app.register(openapi)
 
   app.addHook('onRequestAbort', async (request) => {
     request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')

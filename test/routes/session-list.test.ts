@@ -71,7 +71,7 @@ t.test('active and ended sessions with their figures', async (t) => {
   t.match(onlyEnded, { total: 1, active: 2, ended: 1 })
   t.same(onlyEnded.sessions.map((s: { sessionId: string }) => s.sessionId), ['333333'])
   const onlyActive = (await app.inject({ method: 'GET', url: '/api/share/sessions?state=active', headers: CLIENT_HEADERS })).json()
-  t.same(onlyActive.sessions.map((s: { sessionId: string }) => s.state), ['active', 'active'])
+  t.same(onlyActive.sessions.map((s: { state: string }) => s.state), ['active', 'active'])
 
   // An ended session keeps what it moved.
   await app.inject({ method: 'POST', url: '/api/share/222222/stop', headers: CLIENT_HEADERS })
