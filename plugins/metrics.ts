@@ -91,29 +91,19 @@ const metrics: FastifyPluginAsync = async (app) => {
     }
   })
 
-  const started = new Counter({ name: name('sessions_started_total'), help: 'Sessions started.', registers })
-  const ended = new Counter({
-    name: name('sessions_ended_total'),
-    help: 'Sessions ended, by reason (stopped by the sharer, or expired when idle).',
-    labelNames: ['reason'] as const,
-    registers
-  })
-  const audioIn = new Counter({
-    name: name('audio_received_bytes_total'),
-    help: 'Decoded audio bytes accepted from sharers (4 per float32 sample; duplicates not counted).',
-    registers
-  })
-  const audioOut = new Counter({
-    name: name('audio_sent_bytes_total'),
-    help: 'Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned).',
-    registers
-  })
-  const metadataUpdates = new Counter({ name: name('metadata_updates_total'), help: 'Metadata updates accepted from sharers.', registers })
-  const overflows = new Counter({
-    name: name('buffer_overflows_total'),
-    help: 'Audio chunks evicted from a ring buffer before every current receiver had fetched them.',
-    registers
-  })
+  const counter = <L extends string = never>(n: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name: name(n), help, labelNames, registers })
+  const started = counter('sessions_started_total', 'Sessions started.')
+  const ended = counter('sessions_ended_total', 'Sessions ended, by reason (stopped by the sharer, or expired when idle).', ['reason'])
+  const audioIn = counter('audio_received_bytes_total',
+    'Decoded audio bytes accepted from sharers (4 per float32 sample; duplicates not counted).')
+  const audioOut = counter('audio_sent_bytes_total',
+    'Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned).')
+  const metadataUpdates = counter('metadata_updates_total', 'Metadata updates accepted from sharers.')
+  const overflows = counter('buffer_overflows_total', 'Audio chunks evicted from a ring buffer before every current receiver had fetched them.')
+  const errors = counter('errors_total', 'Error responses, by the uniform error code.', ['code'])
+  const rateLimited = counter('rate_limited_requests_total', 'Requests refused with 429 RATE_LIMITED, by route pattern.', ['route'])
+  const authFailures = counter('auth_failures_total', 'Requests refused with 401 UNAUTHORIZED.')
   const duration = new Histogram({
     name: name('http_request_duration_seconds'),
     help: 'Time from receiving a request to finishing its response, by route pattern, method and status class.',
@@ -121,19 +111,6 @@ const metrics: FastifyPluginAsync = async (app) => {
     buckets: DURATION_BUCKETS,
     registers
   })
-  const errors = new Counter({
-    name: name('errors_total'),
-    help: 'Error responses, by the uniform error code.',
-    labelNames: ['code'] as const,
-    registers
-  })
-  const rateLimited = new Counter({
-    name: name('rate_limited_requests_total'),
-    help: 'Requests refused with 429 RATE_LIMITED, by route pattern.',
-    labelNames: ['route'] as const,
-    registers
-  })
-  const authFailures = new Counter({ name: name('auth_failures_total'), help: 'Requests refused with 401 UNAUTHORIZED.', registers })
 
   // Series that exist from the start, so rate() and absent() work before the first event.
   for (const reason of ['stopped', 'expired']) ended.inc({ reason }, 0)
