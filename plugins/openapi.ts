@@ -23,7 +23,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'too many requests; see Retry-After',
   INTERNAL_ERROR: 'unexpected server error',
   SESSION_LIMIT: 'the server is at MAX_SESSIONS; see Retry-After',
-  SERVICE_UNAVAILABLE: 'the server is shutting down'
+  SERVICE_UNAVAILABLE: 'the server is shutting down',
+  OVERLOADED: 'the server is shedding load; see Retry-After'
 }
 
 /** Errors a route gives beyond those its traits imply (key: method and path below BASE_PATH). */
@@ -42,6 +43,8 @@ interface RouteTraits {
   validated: boolean
   hasBody: boolean
   metricsToken: boolean
+  /** Answers 503 OVERLOADED while the server sheds load. */
+  shedsLoad: boolean
 }
 
 /** Every error code a route can answer with, from what it is: authenticated, rate limited, has a body... */
@@ -54,6 +57,7 @@ export function errorCodesOf (r: RouteTraits): ErrorCode[] {
   codes.push(...(ROUTE_ERRORS[`${r.method} ${r.path}`] ?? []))
   if (r.rateLimited) codes.push('RATE_LIMITED')
   codes.push('INTERNAL_ERROR', 'SERVICE_UNAVAILABLE')
+  if (r.shedsLoad) codes.push('OVERLOADED')
   return codes
 }
 
@@ -98,7 +102,8 @@ export function documentedResponses (response: Record<string, unknown>, codes: r
  * Registered before the routes, so it sees every one; documentation routes themselves are hidden.
  */
 const openapi: FastifyPluginAsync = async (app) => {
-  const { basePath, metrics } = app.config
+  const { basePath, metrics, limits } = app.config
+  const shedding = limits.maxEventLoopDelayMs > 0 || limits.maxHeapUsedBytes > 0
   const apiPrefix = `${basePath}/api/`
 
   await app.register(swagger, {
@@ -131,7 +136,8 @@ const openapi: FastifyPluginAsync = async (app) => {
           rateLimited: (r.config as { rateLimit?: unknown } | undefined)?.rateLimit !== undefined,
           validated: s.params !== undefined || s.querystring !== undefined || s.body !== undefined,
           hasBody: r.method === 'POST',
-          metricsToken: path === '/metrics' && metrics.token !== undefined
+          metricsToken: path === '/metrics' && metrics.token !== undefined,
+          shedsLoad: shedding && (r.config as { pressureHandler?: unknown } | undefined)?.pressureHandler === undefined
         }))
       }
       return { schema: s as typeof schema, url }

@@ -12,6 +12,8 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
   const verifier = token === undefined ? undefined : new BearerVerifier(token)
 
   app.get('/metrics', {
+    // Scraped even while the server sheds load: that is when the figures matter most.
+    config: { pressureHandler: () => undefined },
     schema: {
       summary: 'Prometheus metrics (text exposition format)',
       description: 'Open unless METRICS_TOKEN is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`.',

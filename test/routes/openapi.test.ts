@@ -145,3 +145,12 @@ t.test('error examples carry the fixed fields a route adds (the status 404 says 
   const real = await app.inject({ method: 'GET', url: '/api/share/654321/status', headers: CLIENT_HEADERS })
   t.same(Object.keys(real.json()).sort(), Object.keys(examples.SESSION_NOT_FOUND!.value).sort(), 'the example has the real fields')
 })
+
+t.test('with load shedding on, every route but /health and /metrics documents 503 OVERLOADED', async (t) => {
+  const app = await build(t, { MAX_EVENT_LOOP_DELAY_MS: '60000' })
+  const doc = await documentOf(app)
+  t.match(doc.paths['/api/share/{sessionId}/audio']!.post!.responses['503']!.description, 'OVERLOADED')
+  t.match(doc.paths['/api/share/sessions']!.get!.responses['503']!.description, 'OVERLOADED')
+  t.notMatch(doc.paths['/health']!.get!.responses['503']!.description, 'OVERLOADED')
+  t.notMatch(doc.paths['/metrics']!.get!.responses['503']!.description, 'OVERLOADED')
+})
