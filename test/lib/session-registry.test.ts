@@ -101,7 +101,8 @@ t.test('stop: duration in seconds and bytesTransferred in decoded bytes', async 
     endedAt: 22_345,
     reason: 'stopped',
     durationSeconds: 12.345,
-    bytesTransferred: 3 * 176_400 + 4000
+    bytesTransferred: 3 * 176_400 + 4000,
+    bytesSent: 0
   })
   t.not(ended.bytesTransferred, 3 * upload(0).data.length + upload(3, 1000, MONO_48K).data.length, 'not the base64 length')
   t.equal(session.audio.chunkCount, 0, 'the audio is freed at once')
@@ -511,4 +512,22 @@ t.test('clear() drops every session and marker', async (t) => {
 
 t.test('CLIENT_FRAMES matches the desktop client (44100 interleaved samples)', async (t) => {
   t.equal(CLIENT_FRAMES * 2, 44100)
+})
+
+t.test('polls that return audio emit sent with its decoded bytes; ended sessions keep the total', async (t) => {
+  const { reg } = registry()
+  reg.start('123456', 0)
+  const sent: number[] = []
+  reg.events.on('sent', (session, bytes) => { t.equal(session.id, '123456'); sent.push(bytes) })
+  for (let seq = 0; seq < 3; seq++) reg.receiveAudio('123456', upload(seq), MAX_AUDIO_BYTES, seq * 500)
+  t.equal(reg.pollAudio('123456', 0, 'a', 1000).length, 2)
+  t.ok(reg.pollAudioJson('123456', 1, 'b', 1000) !== undefined)
+  t.equal(reg.pollAudio('123456', 2, 'a', 1000).length, 0, 'nothing new: no event')
+  t.same(sent, [2 * 176_400, 176_400])
+  t.equal(reg.requireActive('123456').bytesSent, 3 * 176_400)
+  reg.start('654321', 0)
+  reg.stop('123456', 2000)
+  reg.stop('654321', 3000)
+  t.same([...reg.endedSessions()].map((e) => [e.id, e.bytesSent]), [['123456', 3 * 176_400], ['654321', 0]],
+    'ended sessions, the longest-ended first')
 })
