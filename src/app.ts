@@ -12,6 +12,7 @@ import gracefulClose from '../plugins/graceful-close.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
+import push from '../plugins/push.js'
 import health from '../routes/health.js'
 import share from '../routes/share/index.js'
 
@@ -55,6 +56,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)
+  await app.register(push)
 
   app.addHook('onRequestAbort', async (request) => {
     request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')
