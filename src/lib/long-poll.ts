@@ -34,7 +34,8 @@ export class LongPollWaiters {
       let settled = false
       const waiter: Waiter = {
         sessionId,
-        timer: setTimeout(() => release('timeout'), timeoutMs).unref(),
+        // Not unref()ed: a held request is work in progress; every timer is cleared on release and on shutdown.
+        timer: setTimeout(() => release('timeout'), timeoutMs),
         resolve: (reason) => {
           if (settled) return
           settled = true
