@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config.js'
 import { ErrorResponse } from './schemas/common.js'
 import { createValidatorCompiler } from './validation.js'
+import { redactQuery } from './lib/listen-key.js'
 import configPlugin from '../plugins/config.js'
 import rateLimits from '../plugins/rate-limit.js'
 import errorHandler from '../plugins/error-handler.js'
@@ -25,11 +26,18 @@ export interface BuildOptions {
 /** Headers and fields that must never reach a log line. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-sharer-key"]', 'headers.authorization']
 
+/** Any URL that reaches a log line loses its query string: listen keys travel as `?key=`. */
+export const URL_SERIALIZERS = {
+  url: redactQuery,
+  path: redactQuery,
+  req: (req: { method?: string, url?: string, ip?: string }) => ({ method: req.method, url: redactQuery(req.url ?? ''), remoteAddress: req.ip })
+}
+
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   const logging = options.loggerInstance !== undefined
     ? { loggerInstance: options.loggerInstance }
-    : { logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } } }
+    : { logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers: URL_SERIALIZERS } }
 
   const app = Fastify({
     ...logging,

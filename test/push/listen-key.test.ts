@@ -4,6 +4,7 @@ import { build, clientMetadata, errorShape, JSON_HEADERS } from '../helper.js'
 import { listen, openStream, openWs, postAudio, postMetadata, startOver } from './push-helper.js'
 import { sine } from '../helper.js'
 import { ListenKeys, redactQuery } from '../../src/lib/listen-key.js'
+import { URL_SERIALIZERS } from '../../src/app.js'
 
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex')
 
@@ -34,7 +35,7 @@ t.test('start returns listenKey and listenUrl next to its unchanged fields; LIST
 
 t.test('a listen key opens every receiving route of its session and no other; write routes need the bearer token', async (t) => {
   const lines: string[] = []
-  const app = await build(t, {}, { logger: { level: 'debug', stream: { write: (l: string) => lines.push(l) } } })
+  const app = await build(t, {}, { logger: { level: 'debug', serializers: URL_SERIALIZERS, stream: { write: (l: string) => lines.push(l) } } })
   const base = await listen(app)
   const { listenKey } = await startOver(base)
   const other = await startOver(base, '654321')
@@ -72,8 +73,12 @@ t.test('a listen key opens every receiving route of its session and no other; wr
   const start = await fetch(`${base}/api/share/start?key=${listenKey}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId: '111111' }) })
   t.equal(start.status, 401)
 
+  // An upgrade to a plain route is logged by @fastify/websocket with its URL: the query goes.
+  const plain = await openWs(`${base}/api/share/123456/status?key=${listenKey}`, {})
+  await plain.closed
   await app.close()
   t.ok(lines.some((l) => l.includes('authentication failed')), 'failures are logged')
+  t.ok(lines.some((l) => l.includes('/api/share/123456/status?[redacted]')), 'logged URLs keep their path only')
   t.notOk(lines.some((l) => l.includes(listenKey) || l.includes(other.listenKey)), 'no key in any log line')
 })
 
