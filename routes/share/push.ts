@@ -11,7 +11,7 @@ import { AppError } from '../../src/errors.js'
 import { toAppError } from '../../plugins/error-handler.js'
 import { float32Frames } from '../../src/lib/audio-codec.js'
 import { decodeAudioFrame } from '../../src/lib/push-frames.js'
-import { SendGate } from '../../src/lib/push-hub.js'
+import { SendGate, type PushListener } from '../../src/lib/push-hub.js'
 import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/lib/push-listeners.js'
 import type { ShareSession } from '../../src/lib/session.js'
 
@@ -105,10 +105,25 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     })
   }
 
+  const receiving = { auth: 'receive' as const, rateLimit: rateLimitFor(app.config.rateLimit, 'poll') }
+  /** Options of an endless response: receiver auth, and no HEAD route (a stream has nothing to say to HEAD). */
+  const endless = (summary: string) => ({
+    exposeHeadRoute: false,
+    config: receiving,
+    schema: { summary, params: SessionParams, querystring: KeyQuery, response: errorResponses }
+  })
+  /** Takes the response over from Fastify for a stream that is detached from the hub when it closes. */
+  const hijack = <L extends PushListener>(reply: FastifyReply, make: (headers: ReturnType<typeof headersOf>) => L): L => {
+    reply.hijack()
+    const listener = make(headersOf(reply))
+    reply.raw.on('close', () => hub.detach(listener, Date.now()))
+    return listener
+  }
+
   app.route({
     method: 'GET',
     url: '/:sessionId/ws',
-    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    config: receiving,
     schema: {
       summary: 'WebSocket: receive (JSON events + binary audio frames) or, with role=sharer, send',
       params: SessionParams,
@@ -141,43 +156,20 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.get('/:sessionId/events', {
-    // An endless stream has nothing to say to HEAD.
-    exposeHeadRoute: false,
-    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
-    schema: {
-      summary: 'Server-Sent Events: metadata, status and ended (receiver)',
-      params: SessionParams,
-      querystring: KeyQuery,
-      response: errorResponses
-    }
-  }, async (request, reply) => {
+  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status and ended (receiver)'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
-    reply.hijack()
-    const stream = new SseStream(reply.raw, session.id, nextTrackerKey(), hub, sendBufferBytes, headersOf(reply))
-    reply.raw.on('close', () => hub.detach(stream, Date.now()))
-    stream.start(session, lastEventId(request.headers['last-event-id']), Date.now())
+    hijack(reply, (headers) => new SseStream(reply.raw, session.id, nextTrackerKey(), hub, sendBufferBytes, headers))
+      .start(session, lastEventId(request.headers['last-event-id']), Date.now())
   })
 
-  app.get('/:sessionId/stream.wav', {
-    exposeHeadRoute: false,
-    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
-    schema: {
-      summary: 'The session\'s audio as an endless 16-bit WAV stream, for any player (receiver)',
-      params: SessionParams,
-      querystring: KeyQuery,
-      response: errorResponses
-    }
-  }, async (request, reply) => {
+  app.get('/:sessionId/stream.wav', endless('The session\'s audio as an endless 16-bit WAV stream, for any player (receiver)'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
-    reply.hijack()
-    const stream = new WavStream(reply.raw, session.id, nextTrackerKey(), hub, gateFor(session.id, 'wav'), headersOf(reply))
-    reply.raw.on('close', () => hub.detach(stream, Date.now()))
-    stream.start(session, Date.now())
+    hijack(reply, (headers) => new WavStream(reply.raw, session.id, nextTrackerKey(), hub, gateFor(session.id, 'wav'), headers))
+      .start(session, Date.now())
   })
 
   app.get('/:sessionId/art/:hash', {
-    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    config: receiving,
     schema: {
       summary: 'Cover art by content hash, as push metadata events link it (receiver)',
       params: ArtParams,
