@@ -10,6 +10,7 @@ import rateLimits from '../plugins/rate-limit.js'
 import errorHandler from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
 import gracefulClose from '../plugins/graceful-close.js'
+import underPressure from '../plugins/under-pressure.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
@@ -35,9 +36,11 @@ export const URL_SERIALIZERS = {
 
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
+  // Whatever logger options a caller gives, the redaction of secrets stays.
+  const redact = { paths: REDACTED_PATHS, censor: '[redacted]' }
   const logging = options.loggerInstance !== undefined
     ? { loggerInstance: options.loggerInstance }
-    : { logger: options.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers: URL_SERIALIZERS } }
+    : { logger: typeof options.logger === 'object' ? { level: config.logLevel, ...options.logger, redact, serializers: URL_SERIALIZERS } : options.logger ?? { level: config.logLevel, redact, serializers: URL_SERIALIZERS } }
 
   const app = Fastify({
     ...logging,
@@ -47,11 +50,16 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     return503OnClosing: true,
     // Routes that take large bodies (audio, metadata) set their own limit; everything else is small.
     bodyLimit: 64 * 1024,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 10_000,
+    // Slow clients cannot hold the server: headers, whole requests and silent connections are timed,
+    // checked every second rather than Node's default 30 s.
+    connectionTimeout: config.limits.connectionTimeoutMs,
+    requestTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    http: { headersTimeout: config.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     routerOptions: { ignoreTrailingSlash: true }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.server.maxConnections = config.limits.maxConnections
   app.setValidatorCompiler(createValidatorCompiler())
   app.addSchema(ErrorResponse)
 
@@ -61,6 +69,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(errorHandler)
   await app.register(jsonBody)
   await app.register(gracefulClose)
+  await app.register(underPressure)
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)

@@ -44,7 +44,14 @@ export const EnvSchema = Type.Object({
   PUSH_MAX_DROPPED_FRAMES: Int(40, 1, 1_000_000, 'audio frames dropped in a row before a slow push listener is disconnected'),
   PUSH_EVENT_HISTORY: Int(64, 1, 10_000, 'metadata/status events kept per session for SSE Last-Event-ID resume'),
   WS_PING_SECONDS: Num(30, 0.05, 3600, 'WebSocket ping interval; a socket that missed the previous pong is dropped'),
-  SSE_HEARTBEAT_SECONDS: Num(15, 0.05, 3600, 'SSE comment heartbeat interval')
+  SSE_HEARTBEAT_SECONDS: Num(15, 0.05, 3600, 'SSE comment heartbeat interval'),
+  HEADERS_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'a client has this long to send its request headers'),
+  REQUEST_TIMEOUT_SECONDS: Num(30, 1, 3600, 'a client has this long to send a whole request, body included'),
+  KEEP_ALIVE_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'an idle keep-alive connection is closed after this long'),
+  CONNECTION_TIMEOUT_SECONDS: Num(60, 1, 3600, 'a connection with no traffic at all is closed after this long'),
+  MAX_CONNECTIONS: Int(10_000, 1, 1_000_000, 'open connections at most; more are refused'),
+  MAX_EVENT_LOOP_DELAY_MS: Int(500, 0, 60_000, 'answer 503 OVERLOADED while the event loop lags more than this (0: off)'),
+  MAX_HEAP_USED_MB: Int(1536, 0, 1_000_000, 'answer 503 OVERLOADED while the V8 heap holds more than this (0: off)')
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -89,6 +96,15 @@ export interface AppConfig {
     eventHistory: number
     pingIntervalMs: number
     heartbeatMs: number
+  }
+  limits: {
+    headersTimeoutMs: number
+    requestTimeoutMs: number
+    keepAliveTimeoutMs: number
+    connectionTimeoutMs: number
+    maxConnections: number
+    maxEventLoopDelayMs: number
+    maxHeapUsedBytes: number
   }
 }
 
@@ -178,6 +194,15 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       eventHistory: e.PUSH_EVENT_HISTORY,
       pingIntervalMs: Math.round(e.WS_PING_SECONDS * 1000),
       heartbeatMs: Math.round(e.SSE_HEARTBEAT_SECONDS * 1000)
+    },
+    limits: {
+      headersTimeoutMs: Math.round(e.HEADERS_TIMEOUT_SECONDS * 1000),
+      requestTimeoutMs: Math.round(Math.max(e.REQUEST_TIMEOUT_SECONDS, e.HEADERS_TIMEOUT_SECONDS) * 1000),
+      keepAliveTimeoutMs: Math.round(e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
+      connectionTimeoutMs: Math.round(e.CONNECTION_TIMEOUT_SECONDS * 1000),
+      maxConnections: e.MAX_CONNECTIONS,
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: e.MAX_HEAP_USED_MB * 1024 * 1024
     }
   }
 }

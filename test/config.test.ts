@@ -66,3 +66,15 @@ t.test('push settings: defaults, bounds, LISTEN_KEY_SECRET random per process wh
   const d = loadConfig({ BEARER_TOKEN: 'x', WS_PING_SECONDS: '0.5', SSE_HEARTBEAT_SECONDS: '2', LONG_POLL_MAX_HELD: '0' })
   t.match(d.push, { pingIntervalMs: 500, heartbeatMs: 2000, maxHeldPolls: 0 })
 })
+
+t.test('connection limits and load shedding', async (t) => {
+  const c = loadConfig({ BEARER_TOKEN: 'x' })
+  t.same(c.limits, {
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, connectionTimeoutMs: 60_000,
+    maxConnections: 10_000, maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1536 * 1024 * 1024
+  })
+  const d = loadConfig({ BEARER_TOKEN: 'x', HEADERS_TIMEOUT_SECONDS: '20', REQUEST_TIMEOUT_SECONDS: '5', MAX_EVENT_LOOP_DELAY_MS: '0' })
+  t.equal(d.limits.requestTimeoutMs, 20_000, 'a request may take at least as long as its headers')
+  t.equal(d.limits.maxEventLoopDelayMs, 0)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', MAX_CONNECTIONS: '0' }), /MAX_CONNECTIONS/)
+})

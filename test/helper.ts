@@ -12,7 +12,9 @@ export const CLIENT_HEADERS = {
 export const JSON_HEADERS = { ...CLIENT_HEADERS, 'content-type': 'application/json' } as const
 
 export function testConfig (env: Record<string, string> = {}) {
-  return loadConfig({ BEARER_TOKEN: `Bearer ${TOKEN}`, LOG_LEVEL: 'silent', ...env })
+  // Load shedding is off unless a test turns it on: two cores running test files in parallel (and
+  // compiling them) stall event loops far more than production does; test/integration/limits tests it.
+  return loadConfig({ BEARER_TOKEN: `Bearer ${TOKEN}`, LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
 }
 
 /** Builds the app for one test and closes it when the test ends. */

@@ -175,11 +175,27 @@ export class AudioRing {
 
   /** A copy of a buffered chunk's samples (the ring may wrap inside it). */
   samplesOf (chunk: BufferedChunk): Float32Array {
+    if (!this.holds(chunk)) throw new RangeError(`chunk ${chunk.sequenceNumber} is no longer buffered`)
     const out = new Float32Array(chunk.length)
     const firstPart = Math.min(chunk.length, this.#samples.length - chunk.offset)
     out.set(this.#samples.subarray(chunk.offset, chunk.offset + firstPart))
     if (firstPart < chunk.length) out.set(this.#samples.subarray(0, chunk.length - firstPart), firstPart)
     return out
+  }
+
+  /** True while `chunk` is still in the window (its samples have not been overwritten). */
+  holds (chunk: BufferedChunk): boolean {
+    const chunks = this.#chunks
+    let lo = 0
+    let hi = chunks.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const seq = chunks[mid]!.sequenceNumber
+      if (seq === chunk.sequenceNumber) return chunks[mid] === chunk
+      if (seq < chunk.sequenceNumber) lo = mid + 1
+      else hi = mid - 1
+    }
+    return false
   }
 
   /** Drops every chunk and frees the sample store. */

@@ -4,7 +4,6 @@ import { build, clientMetadata, errorShape, JSON_HEADERS } from '../helper.js'
 import { listen, openStream, openWs, postAudio, postMetadata, startOver } from './push-helper.js'
 import { sine } from '../helper.js'
 import { ListenKeys, redactQuery } from '../../src/lib/listen-key.js'
-import { URL_SERIALIZERS } from '../../src/app.js'
 
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex')
 
@@ -35,7 +34,7 @@ t.test('start returns listenKey and listenUrl next to its unchanged fields; LIST
 
 t.test('a listen key opens every receiving route of its session and no other; write routes need the bearer token', async (t) => {
   const lines: string[] = []
-  const app = await build(t, {}, { logger: { level: 'debug', serializers: URL_SERIALIZERS, stream: { write: (l: string) => lines.push(l) } } })
+  const app = await build(t, {}, { logger: { level: 'debug', stream: { write: (l: string) => lines.push(l) } } })
   const base = await listen(app)
   const { listenKey } = await startOver(base)
   const other = await startOver(base, '654321')
