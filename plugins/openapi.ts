@@ -24,14 +24,16 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   INTERNAL_ERROR: 'unexpected server error',
   SESSION_LIMIT: 'the server is at MAX_SESSIONS; see Retry-After',
   SERVICE_UNAVAILABLE: 'the server is shutting down',
-  OVERLOADED: 'the server is shedding load; see Retry-After'
+  OVERLOADED: 'the server is shedding load; see Retry-After',
+  UPGRADE_REQUIRED: 'this endpoint speaks WebSocket only'
 }
 
 /** Errors a route gives beyond those its traits imply (key: method and path below BASE_PATH). */
 const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   'POST /api/share/start': ['SESSION_EXISTS', 'SESSION_LIMIT'],
   'POST /api/share/:sessionId/audio': ['INVALID_AUDIO'],
-  'GET /api/share/:sessionId/metadata': ['METADATA_NOT_FOUND']
+  'GET /api/share/:sessionId/metadata': ['METADATA_NOT_FOUND'],
+  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED']
 }
 
 interface RouteTraits {

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './config.js'
 import { ErrorResponse } from './schemas/common.js'
 import { createValidatorCompiler } from './validation.js'
+import { redactQuery } from './lib/listen-key.js'
 import configPlugin from '../plugins/config.js'
 import rateLimits from '../plugins/rate-limit.js'
 import errorHandler from '../plugins/error-handler.js'
@@ -15,6 +16,7 @@ import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
 import metrics from '../plugins/metrics.js'
 import openapi from '../plugins/openapi.js'
+import push from '../plugins/push.js'
 import health from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import share from '../routes/share/index.js'
@@ -28,13 +30,20 @@ export interface BuildOptions {
 /** Headers and fields that must never reach a log line. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-sharer-key"]', 'headers.authorization']
 
+/** Any URL that reaches a log line loses its query string: listen keys travel as `?key=`. */
+export const URL_SERIALIZERS = {
+  url: redactQuery,
+  path: redactQuery,
+  req: (req: { method?: string, url?: string, ip?: string }) => ({ method: req.method, url: redactQuery(req.url ?? ''), remoteAddress: req.ip })
+}
+
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   // Whatever logger options a caller gives, the redaction of secrets stays.
   const redact = { paths: REDACTED_PATHS, censor: '[redacted]' }
   const logging = options.loggerInstance !== undefined
     ? { loggerInstance: options.loggerInstance }
-    : { logger: typeof options.logger === 'object' ? { level: config.logLevel, ...options.logger, redact } : options.logger ?? { level: config.logLevel, redact } }
+    : { logger: typeof options.logger === 'object' ? { level: config.logLevel, ...options.logger, redact, serializers: URL_SERIALIZERS } : options.logger ?? { level: config.logLevel, redact, serializers: URL_SERIALIZERS } }
 
   const app = Fastify({
     ...logging,
@@ -68,6 +77,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(auth)
   await app.register(sessionRegistry)
   await app.register(metrics)
+  await app.register(push)
+  // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
 
   app.addHook('onRequestAbort', async (request) => {

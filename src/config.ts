@@ -39,6 +39,14 @@ export const EnvSchema = Type.Object({
   METRICS_ENABLED: Type.Boolean({ default: true, description: 'Prometheus metrics at /metrics and response-time figures in /health' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs "Authorization: Bearer <token>"' })),
   SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown'),
+  LISTEN_KEY_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret listen keys are derived from; random per process when unset' })),
+  LONG_POLL_MAX_HELD: Int(1000, 0, 1_000_000, 'audio long-polls (waitMs) held at once; past it a long-poll is a 503'),
+  PUSH_MAX_CONNECTIONS: Int(2000, 1, 1_000_000, 'WebSocket, SSE and stream.wav connections at once; past it a 503'),
+  PUSH_SEND_BUFFER_KB: Int(1024, 16, 1_048_576, 'bytes a push listener may have queued before frames are dropped for it'),
+  PUSH_MAX_DROPPED_FRAMES: Int(40, 1, 1_000_000, 'audio frames dropped in a row before a slow push listener is disconnected'),
+  PUSH_EVENT_HISTORY: Int(64, 1, 10_000, 'metadata/status events kept per session for SSE Last-Event-ID resume'),
+  WS_PING_SECONDS: Num(30, 0.05, 3600, 'WebSocket ping interval; a socket that missed the previous pong is dropped'),
+  SSE_HEARTBEAT_SECONDS: Num(15, 0.05, 3600, 'SSE comment heartbeat interval'),
   HEADERS_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'a client has this long to send its request headers'),
   REQUEST_TIMEOUT_SECONDS: Num(30, 1, 3600, 'a client has this long to send a whole request, body included'),
   KEEP_ALIVE_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'an idle keep-alive connection is closed after this long'),
@@ -85,6 +93,17 @@ export interface AppConfig {
     token: string | undefined
   }
   shutdownTimeoutMs: number
+  /** HMAC secret for listen keys; never logged. */
+  listenKeySecret: string
+  push: {
+    maxHeldPolls: number
+    maxConnections: number
+    sendBufferBytes: number
+    maxDroppedFrames: number
+    eventHistory: number
+    pingIntervalMs: number
+    heartbeatMs: number
+  }
   limits: {
     headersTimeoutMs: number
     requestTimeoutMs: number
@@ -181,6 +200,16 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       token: metricsToken
     },
     shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
+    listenKeySecret: e.LISTEN_KEY_SECRET ?? randomBytes(32).toString('base64url'),
+    push: {
+      maxHeldPolls: e.LONG_POLL_MAX_HELD,
+      maxConnections: e.PUSH_MAX_CONNECTIONS,
+      sendBufferBytes: e.PUSH_SEND_BUFFER_KB * 1024,
+      maxDroppedFrames: e.PUSH_MAX_DROPPED_FRAMES,
+      eventHistory: e.PUSH_EVENT_HISTORY,
+      pingIntervalMs: Math.round(e.WS_PING_SECONDS * 1000),
+      heartbeatMs: Math.round(e.SSE_HEARTBEAT_SECONDS * 1000)
+    },
     limits: {
       headersTimeoutMs: Math.round(e.HEADERS_TIMEOUT_SECONDS * 1000),
       requestTimeoutMs: Math.round(Math.max(e.REQUEST_TIMEOUT_SECONDS, e.HEADERS_TIMEOUT_SECONDS) * 1000),

@@ -56,6 +56,17 @@ t.test('unset BEARER_TOKEN: generated outside production, refused in production'
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /BEARER_TOKEN: must be set when NODE_ENV=production/)
 })
 
+t.test('push settings: defaults, bounds, LISTEN_KEY_SECRET random per process when unset', async (t) => {
+  const c = loadConfig({ BEARER_TOKEN: 'x' })
+  t.same(c.push, { maxHeldPolls: 1000, maxConnections: 2000, sendBufferBytes: 1024 * 1024, maxDroppedFrames: 40, eventHistory: 64, pingIntervalMs: 30_000, heartbeatMs: 15_000 })
+  t.not(c.listenKeySecret, loadConfig({ BEARER_TOKEN: 'x' }).listenKeySecret)
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', LISTEN_KEY_SECRET: 's'.repeat(16) }).listenKeySecret, 's'.repeat(16))
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', LISTEN_KEY_SECRET: 'short' }), /LISTEN_KEY_SECRET/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', PUSH_SEND_BUFFER_KB: '1' }), /PUSH_SEND_BUFFER_KB/)
+  const d = loadConfig({ BEARER_TOKEN: 'x', WS_PING_SECONDS: '0.5', SSE_HEARTBEAT_SECONDS: '2', LONG_POLL_MAX_HELD: '0' })
+  t.match(d.push, { pingIntervalMs: 500, heartbeatMs: 2000, maxHeldPolls: 0 })
+})
+
 t.test('connection limits and load shedding', async (t) => {
   const c = loadConfig({ BEARER_TOKEN: 'x' })
   t.same(c.limits, {

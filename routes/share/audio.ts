@@ -7,6 +7,7 @@ import {
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { receiverKey } from '../../src/lib/client-identity.js'
 import { sendNoContent, sendSerialisedJson } from '../../src/lib/reply.js'
+import { AppError } from '../../src/errors.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/audio', {
@@ -24,15 +25,30 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/:sessionId/audio', {
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'Chunks newer than `since`, oldest first, at most 10 (receiver)',
+      summary: 'Chunks newer than `since`, oldest first, at most 10; with waitMs a long-poll (receiver)',
       params: SessionParams,
       querystring: AudioQuery,
       response: { 200: AudioChunks, 204: Type.Null({ description: 'nothing newer than since' }), ...errorResponses }
     }
   }, async (request, reply) => {
-    const body = app.sessions.pollAudioJson(request.params.sessionId, request.query.since, receiverKey(request), Date.now())
+    const { sessionId } = request.params
+    const { since, waitMs } = request.query
+    const listener = receiverKey(request)
+    let body = app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
+    if (body === undefined && waitMs !== undefined && waitMs > 0) {
+      // Long-poll: held until a chunk arrives, the session ends, waitMs passes, the client leaves or the server closes.
+      const held = app.push.waiters.hold(sessionId, waitMs)
+      if (held === undefined) {
+        throw new AppError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', {}, { 'retry-after': '1' })
+      }
+      const hungUp = () => held.cancel()
+      reply.raw.once('close', hungUp)
+      await held.done
+      reply.raw.off('close', hungUp)
+      body = app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
+    }
     // Each chunk's JSON was built once when it arrived; a poll only concatenates bytes.
     return body === undefined ? sendNoContent(reply) : sendSerialisedJson(reply, body)
   })

@@ -4,15 +4,20 @@ import lifecycle from './lifecycle.js'
 import metadata from './metadata.js'
 import audio from './audio.js'
 import sessions from './sessions.js'
+import push from './push.js'
 
-/** Everything under /api/share: one encapsulated context that requires the bearer token. */
+/**
+ * Everything under /api/share: one encapsulated context that requires a credential. Sending routes take
+ * the bearer token only; receiving routes (`config.auth: 'receive'`) also take the session's listen key.
+ */
 const share: FastifyPluginAsync = async (app) => {
-  app.addHook('onRequest', app.verifyBearer)
+  app.addHook('onRequest', app.verifyCredentials)
   await app.register(start)
   await app.register(lifecycle)
   await app.register(metadata)
   await app.register(audio)
   await app.register(sessions)
+  await app.register(push)
 }
 
 export default share

@@ -19,7 +19,7 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/:sessionId/status', {
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
       summary: 'Check whether a session is live',
       params: SessionParams,

@@ -21,7 +21,7 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/:sessionId/metadata', {
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
+    config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
       summary: 'Latest metadata (receiver)',
       params: SessionParams,

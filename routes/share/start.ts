@@ -14,7 +14,10 @@ const start: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const now = Date.now()
     const session = app.sessions.start(request.body.sessionId, now)
-    return { success: true as const, sessionId: session.id, timestamp: now }
+    const listenKey = app.listenKeys.keyFor(session.id)
+    // Extra fields: the desktop client reads only the first three (CLIENT.md).
+    const listenUrl = `${request.protocol}://${request.host}${app.config.basePath}/api/share/${session.id}/stream.wav?key=${listenKey}`
+    return { success: true as const, sessionId: session.id, timestamp: now, listenKey, listenUrl }
   })
 }
 

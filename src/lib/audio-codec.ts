@@ -43,6 +43,15 @@ export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes
   if (bytes.length !== expected || !isCanonical(data)) {
     throw new AppError('INVALID_AUDIO', 'data is not valid standard base64')
   }
+  const samples = float32Frames(bytes, format)
+  return { samples, byteLength: samples.byteLength }
+}
+
+/**
+ * Checks raw little-endian float32 bytes are whole frames of finite samples and views them as samples
+ * (copied only when unaligned). Throws INVALID_AUDIO otherwise.
+ */
+export function float32Frames (bytes: Buffer, format: AudioFormat): Float32Array {
   const frameBytes = BYTES_PER_SAMPLE * format.channels
   if (bytes.length % frameBytes !== 0) {
     throw new AppError('INVALID_AUDIO',
@@ -56,7 +65,7 @@ export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes
       throw new AppError('INVALID_AUDIO', `sample ${i} is not a finite number (NaN or infinity)`)
     }
   }
-  return { samples, byteLength: aligned.length }
+  return samples
 }
 
 /** Little-endian float32 bytes of samples, as base64 (for tests and tools). */

@@ -43,6 +43,11 @@ export class ListenerTracker {
     return false
   }
 
+  /** Forgets one receiver at once (a push connection that closed). */
+  forget (key: string): void {
+    this.#listeners.delete(key)
+  }
+
   clear (): void {
     this.#listeners.clear()
   }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { AppError } from '../errors.js'
-import type { BufferedChunk } from './audio-ring.js'
-import { decodeFloat32Base64 } from './audio-codec.js'
+import type { AudioFormat, BufferedChunk } from './audio-ring.js'
+import { decodeFloat32Base64, encodeFloat32Base64 } from './audio-codec.js'
 import { ShareSession, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
 import { audioChunkJson, audioChunksArray } from './wire.js'
 
@@ -156,19 +156,37 @@ export class SessionRegistry {
     }
     const format = { sampleRate: upload.sampleRate, channels: upload.channels }
     const decoded = decodeFloat32Base64(upload.data, format, maxBytes)
-    const timestamp = upload.timestamp ?? now
+    // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
+    return this.#storeAudio(session, decoded.samples, format, upload.timestamp ?? now, upload.sequenceNumber, upload.data, now)
+  }
+
+  /**
+   * The same for samples that arrived as raw float32 (a WebSocket sharer), already checked by
+   * `float32Frames`. Their REST form is built here, once, so pollers get them too.
+   */
+  receiveAudioSamples (id: string, upload: Omit<AudioUpload, 'data'> & { samples: Float32Array }, now: number): { buffered: boolean } {
+    const session = this.requireActive(id)
+    if (upload.sequenceNumber <= session.lastSequence) {
+      session.touch(now)
+      return { buffered: false }
+    }
+    return this.#storeAudio(session, upload.samples, { sampleRate: upload.sampleRate, channels: upload.channels },
+      upload.timestamp ?? now, upload.sequenceNumber, encodeFloat32Base64(upload.samples), now)
+  }
+
+  #storeAudio (session: ShareSession, samples: Float32Array, format: AudioFormat, timestamp: number,
+    sequenceNumber: number, base64: string, now: number): { buffered: boolean } {
     const outcome = session.appendAudio({
-      samples: decoded.samples,
+      samples,
       format,
       timestamp,
-      sequenceNumber: upload.sequenceNumber,
-      byteLength: decoded.byteLength,
-      // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
-      json: audioChunkJson(upload.data, format, timestamp, upload.sequenceNumber)
+      sequenceNumber,
+      byteLength: samples.byteLength,
+      json: audioChunkJson(base64, format, timestamp, sequenceNumber)
     }, now)
     if (!outcome.buffered) return { buffered: false }
     if (outcome.formatChanged) {
-      this.log.info({ sessionId: id, sampleRate: format.sampleRate, channels: format.channels },
+      this.log.info({ sessionId: session.id, sampleRate: format.sampleRate, channels: format.channels },
         'audio format changed: buffered audio of the old format dropped')
     }
     this.#noteOverflow(session, outcome.overflowed, now)

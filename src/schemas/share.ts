@@ -7,13 +7,20 @@ export const MAX_AUDIO_CHUNK_BYTES = 1024 * 1024
 export const MAX_AUDIO_BASE64_CHARS = Math.ceil(MAX_AUDIO_CHUNK_BYTES / 3) * 4
 export const AUDIO_BODY_LIMIT = MAX_AUDIO_BASE64_CHARS + 4096
 export const METADATA_BODY_LIMIT = 5 * 1024 * 1024
+/** Longest an audio long-poll is held. */
+export const MAX_WAIT_MS = 10_000
 
 export const StartBody = Type.Object({ sessionId: SessionId })
 export const StartResponse = Type.Object({
   success: Type.Literal(true),
   sessionId: SessionId,
-  timestamp: UnixMs
+  timestamp: UnixMs,
+  listenKey: Type.String({ description: 'lets anyone holding it receive this session (not send): `?key=` on receiving endpoints' }),
+  listenUrl: Type.String({ description: 'stream.wav of this session with its listen key: opens in any player' })
 })
+
+/** `?key=`: a session's listen key, accepted by receiving endpoints instead of the bearer token. */
+export const ListenKey = Type.String({ maxLength: 128, description: 'the session\'s listen key (from /start)' })
 
 const Seconds = Type.Number({ minimum: 0, maximum: 1e9 })
 
@@ -67,7 +74,9 @@ export const AudioAck = Type.Object({
 })
 
 export const AudioQuery = Type.Object({
-  since: Type.Integer({ minimum: -1, ...Int32, default: -1, description: 'highest sequence number already received; -1 to join' })
+  since: Type.Integer({ minimum: -1, ...Int32, default: -1, description: 'highest sequence number already received; -1 to join' }),
+  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_MS, description: 'long-poll: when nothing is newer than since, wait up to this long for it (then 204)' })),
+  key: Type.Optional(ListenKey)
 })
 
 export const AudioChunks = Type.Array(AudioChunk, { maxItems: 10 })
