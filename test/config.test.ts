@@ -55,3 +55,15 @@ t.test('unset BEARER_TOKEN: generated outside production, refused in production'
   t.not(a.bearerToken, b.bearerToken, 'random per run')
   t.throws(() => loadConfig({ NODE_ENV: 'production' }), /BEARER_TOKEN: must be set when NODE_ENV=production/)
 })
+
+t.test('Redis snapshot settings: off without REDIS_URL, audio mirrored by default, bounds enforced', async (t) => {
+  const off = loadConfig({ BEARER_TOKEN: 'x' })
+  t.equal(off.redisUrl, undefined)
+  t.same(off.redis, { snapshotAudio: true, flushIntervalMs: 250, connectTimeoutMs: 2000 })
+  const on = loadConfig({ BEARER_TOKEN: 'x', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_SNAPSHOT_AUDIO: 'false', REDIS_FLUSH_INTERVAL_MS: '100', REDIS_CONNECT_TIMEOUT_MS: '500' })
+  t.equal(on.redisUrl, 'redis://127.0.0.1:6379/2')
+  t.same(on.redis, { snapshotAudio: false, flushIntervalMs: 100, connectTimeoutMs: 500 })
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_URL: 'localhost:6379' }), /REDIS_URL/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_FLUSH_INTERVAL_MS: '0' }), /REDIS_FLUSH_INTERVAL_MS/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_SNAPSHOT_AUDIO: 'maybe' }), /REDIS_SNAPSHOT_AUDIO/)
+})
