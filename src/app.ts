@@ -12,6 +12,8 @@ import gracefulClose from '../plugins/graceful-close.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
+import healthChecks from '../plugins/health-checks.js'
+import redisSnapshot from '../plugins/redis-snapshot.js'
 import health from '../routes/health.js'
 import share from '../routes/share/index.js'
 
@@ -55,6 +57,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)
+  await app.register(healthChecks)
+  // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
+  if (config.redisUrl !== undefined) await app.register(redisSnapshot)
 
   app.addHook('onRequestAbort', async (request) => {
     request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')
