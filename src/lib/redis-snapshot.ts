@@ -101,6 +101,9 @@ export class RedisSnapshot {
     } else {
       this.log.warn({ waitedMs: this.options.connectTimeoutMs, reason: this.#connectionError ?? 'no answer' },
         'Redis unreachable at start-up: serving from memory without the sessions it holds; they are restored once it answers')
+      // This is the outage's one log line.
+      this.#degradedSince = now
+      this.stats.outages++
     }
     this.#started = true
     this.#noteState(Date.now())
