@@ -70,6 +70,7 @@ export class PrivateRedis {
   /** A client for the test to inspect Redis with, quit when the test ends. */
   client (): Redis {
     const client = new Redis(this.url, { maxRetriesPerRequest: 1 })
+    client.on('error', () => {}) // reconnect attempts while a fault test has Redis down
     this.#clients.push(client)
     return client
   }
