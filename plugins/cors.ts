@@ -20,7 +20,9 @@ const corsPlugin: FastifyPluginAsync = async (app) => {
     methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Client-Id'],
     exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
-    maxAge: 600
+    maxAge: 600,
+    // A malformed preflight gets the ordinary CORS answer instead of the plugin's plain-text 400.
+    strictPreflight: false
   })
 }
 

@@ -26,6 +26,8 @@ export function toAppError (err: FastifyError | AppError | Error): AppError {
       return new AppError('PAYLOAD_TOO_LARGE', 'Request body is larger than this endpoint accepts')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
+    case 'FST_UNDER_PRESSURE':
+      return new AppError('OVERLOADED', 'The server is overloaded; retry in a few seconds')
   }
   if (e instanceof SyntaxError) return new AppError('INVALID_JSON', 'Body is not valid JSON')
   const status = e.statusCode
@@ -51,7 +53,7 @@ function sendError (reply: FastifyReply, err: AppError): FastifyReply {
 const errorHandler: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(err)
-    if (appError.statusCode >= 500 && appError.code !== 'SERVICE_UNAVAILABLE' && appError.code !== 'SESSION_LIMIT') {
+    if (appError.statusCode >= 500 && appError.statusCode !== 503) {
       request.log.error({ err, reqId: request.id }, 'request failed')
     } else {
       // A client's mistake is the client's to fix: kept out of the info log so a broken client cannot flood it.

@@ -6,6 +6,8 @@ const toMb = (bytes: number) => Math.round((bytes / MB) * 10) / 10
 
 const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
+    // Answered even while the server sheds load (a liveness probe that failed then would restart a busy server).
+    config: { pressureHandler: () => undefined },
     schema: { summary: 'Liveness and load', response: { 200: HealthResponse } }
   }, async () => {
     const memory = process.memoryUsage()

@@ -9,6 +9,7 @@ import rateLimits from '../plugins/rate-limit.js'
 import errorHandler from '../plugins/error-handler.js'
 import jsonBody from '../plugins/json-body.js'
 import gracefulClose from '../plugins/graceful-close.js'
+import underPressure from '../plugins/under-pressure.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
@@ -40,11 +41,16 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     return503OnClosing: true,
     // Routes that take large bodies (audio, metadata) set their own limit; everything else is small.
     bodyLimit: 64 * 1024,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 10_000,
+    // Slow clients cannot hold the server: headers, whole requests and silent connections are timed,
+    // checked every second rather than Node's default 30 s.
+    connectionTimeout: config.limits.connectionTimeoutMs,
+    requestTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    http: { headersTimeout: config.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
     routerOptions: { ignoreTrailingSlash: true }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  app.server.maxConnections = config.limits.maxConnections
   app.setValidatorCompiler(createValidatorCompiler())
   app.addSchema(ErrorResponse)
 
@@ -54,6 +60,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(errorHandler)
   await app.register(jsonBody)
   await app.register(gracefulClose)
+  await app.register(underPressure)
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)

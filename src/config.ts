@@ -38,8 +38,15 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_AUDIO_PER_SECOND: Num(10, 0.1, 10_000, 'sharer audio POSTs per session'),
   RATE_LIMIT_POLLS_PER_SECOND: Num(10, 0.1, 10_000, 'polls per receiver and endpoint (audio at the spec\'s 100 ms cadence is 10/s)'),
   RATE_LIMIT_RECEIVERS_PER_ADDRESS: Int(50, 1, 100_000, 'receivers without X-Client-Id behind one address + User-Agent that get a full budget each'),
-  RATE_LIMIT_STARTS_PER_MINUTE: Int(30, 1, 100_000, 'session starts per client address'),
-  SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown')
+  RATE_LIMIT_STARTS_PER_MINUTE: Int(120, 1, 100_000, 'session starts per client address'),
+  SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown'),
+  HEADERS_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'a client has this long to send its request headers'),
+  REQUEST_TIMEOUT_SECONDS: Num(30, 1, 3600, 'a client has this long to send a whole request, body included'),
+  KEEP_ALIVE_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'an idle keep-alive connection is closed after this long'),
+  CONNECTION_TIMEOUT_SECONDS: Num(60, 1, 3600, 'a connection with no traffic at all is closed after this long'),
+  MAX_CONNECTIONS: Int(10_000, 1, 1_000_000, 'open connections at most; more are refused'),
+  MAX_EVENT_LOOP_DELAY_MS: Int(500, 0, 60_000, 'answer 503 OVERLOADED while the event loop lags more than this (0: off)'),
+  MAX_HEAP_USED_MB: Int(1536, 0, 1_000_000, 'answer 503 OVERLOADED while the V8 heap holds more than this (0: off)')
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -79,6 +86,15 @@ export interface AppConfig {
     startsPerMinute: number
   }
   shutdownTimeoutMs: number
+  limits: {
+    headersTimeoutMs: number
+    requestTimeoutMs: number
+    keepAliveTimeoutMs: number
+    connectionTimeoutMs: number
+    maxConnections: number
+    maxEventLoopDelayMs: number
+    maxHeapUsedBytes: number
+  }
 }
 
 export class ConfigError extends Error {
@@ -162,6 +178,15 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       receiversPerAddress: e.RATE_LIMIT_RECEIVERS_PER_ADDRESS,
       startsPerMinute: e.RATE_LIMIT_STARTS_PER_MINUTE
     },
-    shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000)
+    shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
+    limits: {
+      headersTimeoutMs: Math.round(e.HEADERS_TIMEOUT_SECONDS * 1000),
+      requestTimeoutMs: Math.round(Math.max(e.REQUEST_TIMEOUT_SECONDS, e.HEADERS_TIMEOUT_SECONDS) * 1000),
+      keepAliveTimeoutMs: Math.round(e.KEEP_ALIVE_TIMEOUT_SECONDS * 1000),
+      connectionTimeoutMs: Math.round(e.CONNECTION_TIMEOUT_SECONDS * 1000),
+      maxConnections: e.MAX_CONNECTIONS,
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes: e.MAX_HEAP_USED_MB * 1024 * 1024
+    }
   }
 }

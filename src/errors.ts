@@ -17,6 +17,7 @@ export const ErrorCode = {
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SESSION_LIMIT: 503,
+  OVERLOADED: 503,
   SERVICE_UNAVAILABLE: 503
 } as const
 export type ErrorCode = keyof typeof ErrorCode

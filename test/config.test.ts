@@ -67,3 +67,15 @@ t.test('Redis snapshot settings: off without REDIS_URL, audio mirrored by defaul
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_FLUSH_INTERVAL_MS: '0' }), /REDIS_FLUSH_INTERVAL_MS/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_SNAPSHOT_AUDIO: 'maybe' }), /REDIS_SNAPSHOT_AUDIO/)
 })
+
+t.test('connection limits and load shedding', async (t) => {
+  const c = loadConfig({ BEARER_TOKEN: 'x' })
+  t.same(c.limits, {
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, connectionTimeoutMs: 60_000,
+    maxConnections: 10_000, maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1536 * 1024 * 1024
+  })
+  const d = loadConfig({ BEARER_TOKEN: 'x', HEADERS_TIMEOUT_SECONDS: '20', REQUEST_TIMEOUT_SECONDS: '5', MAX_EVENT_LOOP_DELAY_MS: '0' })
+  t.equal(d.limits.requestTimeoutMs, 20_000, 'a request may take at least as long as its headers')
+  t.equal(d.limits.maxEventLoopDelayMs, 0)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', MAX_CONNECTIONS: '0' }), /MAX_CONNECTIONS/)
+})

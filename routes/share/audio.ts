@@ -6,7 +6,6 @@ import {
 } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { receiverKey } from '../../src/lib/client-identity.js'
-import { audioChunksArray } from '../../src/lib/wire.js'
 import { sendNoContent, sendSerialisedJson } from '../../src/lib/reply.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
@@ -33,10 +32,9 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: AudioChunks, 204: Type.Null({ description: 'nothing newer than since' }), ...errorResponses }
     }
   }, async (request, reply) => {
-    const chunks = app.sessions.pollAudio(request.params.sessionId, request.query.since, receiverKey(request), Date.now())
-    if (chunks.length === 0) return sendNoContent(reply)
+    const body = app.sessions.pollAudioJson(request.params.sessionId, request.query.since, receiverKey(request), Date.now())
     // Each chunk's JSON was built once when it arrived; a poll only concatenates bytes.
-    return sendSerialisedJson(reply, audioChunksArray(chunks))
+    return body === undefined ? sendNoContent(reply) : sendSerialisedJson(reply, body)
   })
 }
 

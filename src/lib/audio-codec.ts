@@ -5,8 +5,6 @@ const BYTES_PER_SAMPLE = 4
 
 export interface DecodedAudio {
   readonly samples: Float32Array
-  /** The samples' bytes as canonical base64 (what the sharer sent, when it sent canonical base64). */
-  readonly base64: string
   readonly byteLength: number
 }
 
@@ -17,8 +15,20 @@ function decodedLength (data: string): number {
 }
 
 /**
- * Decodes base64 little-endian float32 PCM and checks it is whole frames of finite samples.
- * Throws PAYLOAD_TOO_LARGE past `maxBytes` and INVALID_AUDIO for anything malformed.
+ * True when `data` is the one standard base64 spelling of its bytes: Node also decodes the URL-safe
+ * alphabet and ignores stray bits in the last character, and relaying such text verbatim would hand
+ * receivers something their decoder rejects or reads differently.
+ */
+function isCanonical (data: string): boolean {
+  if (data.includes('-') || data.includes('_')) return false
+  const lastQuantum = data.slice(-4)
+  return Buffer.from(lastQuantum, 'base64').toString('base64') === lastQuantum
+}
+
+/**
+ * Decodes standard, padded base64 of little-endian float32 PCM and checks it is whole frames of finite
+ * samples, so the text can be relayed as it came. Throws PAYLOAD_TOO_LARGE past `maxBytes` and
+ * INVALID_AUDIO for anything malformed.
  */
 export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes: number): DecodedAudio {
   if (data.length === 0 || data.length % 4 !== 0) {
@@ -30,8 +40,8 @@ export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes
   }
   const bytes = Buffer.from(data, 'base64')
   // Node skips characters outside the alphabet instead of failing, so a short result means bad input.
-  if (bytes.length !== expected) {
-    throw new AppError('INVALID_AUDIO', 'data is not valid base64')
+  if (bytes.length !== expected || !isCanonical(data)) {
+    throw new AppError('INVALID_AUDIO', 'data is not valid standard base64')
   }
   const frameBytes = BYTES_PER_SAMPLE * format.channels
   if (bytes.length % frameBytes !== 0) {
@@ -46,7 +56,7 @@ export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes
       throw new AppError('INVALID_AUDIO', `sample ${i} is not a finite number (NaN or infinity)`)
     }
   }
-  return { samples, base64: aligned.toString('base64'), byteLength: aligned.length }
+  return { samples, byteLength: aligned.length }
 }
 
 /** Little-endian float32 bytes of samples, as base64 (for tests and tools). */

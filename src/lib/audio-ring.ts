@@ -1,3 +1,6 @@
+import { encodeFloat32Base64 } from './audio-codec.js'
+import { audioChunkJson } from './wire.js'
+
 export interface AudioFormat {
   readonly sampleRate: number
   readonly channels: number
@@ -7,7 +10,7 @@ export function sameFormat (a: AudioFormat, b: AudioFormat): boolean {
   return a.sampleRate === b.sampleRate && a.channels === b.channels
 }
 
-/** One buffered chunk: where its samples sit in the ring, and its REST form serialised once. */
+/** One buffered chunk: where its samples sit in the ring. Its REST form comes from `AudioRing.jsonOf`. */
 export interface BufferedChunk {
   readonly sequenceNumber: number
   readonly timestamp: number
@@ -16,8 +19,6 @@ export interface BufferedChunk {
   readonly offset: number
   /** Interleaved samples (frames x channels). */
   readonly length: number
-  /** `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers. */
-  readonly json: Buffer
 }
 
 export interface NewChunk {
@@ -25,7 +26,13 @@ export interface NewChunk {
   readonly format: AudioFormat
   readonly timestamp: number
   readonly sequenceNumber: number
+  /** `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers. */
   readonly json: Buffer
+}
+
+/** A buffered chunk with its serialised form, kept while the chunk is recent. */
+interface StoredChunk extends BufferedChunk {
+  json: Buffer | undefined
 }
 
 export interface AppendResult {
@@ -51,6 +58,10 @@ function windowSamples (seconds: number, format: AudioFormat): number {
  * The ring holds one format at a time: a chunk in another format empties it and resizes it for the new
  * format, so every buffered chunk always shares the ring's format. Sequence numbers must increase
  * (the session rejects duplicates before they get here).
+ *
+ * Each chunk's REST JSON is kept while the chunk is among the newest `jsonSeconds` of audio, where
+ * receivers that keep up (and new ones) read it; older chunks, read only by receivers that fell behind,
+ * give their JSON up and have it rebuilt from the samples if asked. That halves what a session holds.
  */
 export class AudioRing {
   #samples = new Float32Array(0)
@@ -59,9 +70,9 @@ export class AudioRing {
   #head = 0
   #used = 0
   #jsonBytes = 0
-  #chunks: BufferedChunk[] = []
+  #chunks: StoredChunk[] = []
 
-  constructor (readonly windowSeconds: number) {
+  constructor (readonly windowSeconds: number, readonly jsonSeconds: number = windowSeconds) {
     if (!(windowSeconds > 0)) throw new RangeError('windowSeconds must be > 0')
   }
 
@@ -100,7 +111,7 @@ export class AudioRing {
       const oldest = this.#chunks.shift()
       if (oldest === undefined) break
       this.#used -= oldest.length
-      this.#jsonBytes -= oldest.json.byteLength
+      this.#dropJson(oldest)
       evicted.push(oldest)
     }
     // Give back the memory of a store grown for an oversized chunk once nothing in it is left.
@@ -113,7 +124,7 @@ export class AudioRing {
     this.#head = (offset + n) % this.#samples.length
     this.#used += n
     this.#jsonBytes += chunk.json.byteLength
-    const stored: BufferedChunk = {
+    const stored: StoredChunk = {
       sequenceNumber: chunk.sequenceNumber,
       timestamp: chunk.timestamp,
       format: chunk.format,
@@ -122,7 +133,21 @@ export class AudioRing {
       json: chunk.json
     }
     this.#chunks.push(stored)
+    this.#releaseColdJson()
     return { stored, evicted, formatChanged }
+  }
+
+  /** The chunk's REST JSON: kept for recent chunks, rebuilt from the samples for older ones. */
+  jsonOf (chunk: BufferedChunk): Buffer {
+    const stored = chunk as StoredChunk
+    if (stored.json !== undefined) return stored.json
+    const json = audioChunkJson(encodeFloat32Base64(this.samplesOf(chunk)), chunk.format, chunk.timestamp, chunk.sequenceNumber)
+    const newest = this.#chunks.at(-1)
+    if (newest !== undefined && this.#isHot(stored, newest)) {
+      stored.json = json
+      this.#jsonBytes += json.byteLength
+    }
+    return json
   }
 
   /**
@@ -150,11 +175,27 @@ export class AudioRing {
 
   /** A copy of a buffered chunk's samples (the ring may wrap inside it). */
   samplesOf (chunk: BufferedChunk): Float32Array {
+    if (!this.holds(chunk)) throw new RangeError(`chunk ${chunk.sequenceNumber} is no longer buffered`)
     const out = new Float32Array(chunk.length)
     const firstPart = Math.min(chunk.length, this.#samples.length - chunk.offset)
     out.set(this.#samples.subarray(chunk.offset, chunk.offset + firstPart))
     if (firstPart < chunk.length) out.set(this.#samples.subarray(0, chunk.length - firstPart), firstPart)
     return out
+  }
+
+  /** True while `chunk` is still in the window (its samples have not been overwritten). */
+  holds (chunk: BufferedChunk): boolean {
+    const chunks = this.#chunks
+    let lo = 0
+    let hi = chunks.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const seq = chunks[mid]!.sequenceNumber
+      if (seq === chunk.sequenceNumber) return chunks[mid] === chunk
+      if (seq < chunk.sequenceNumber) lo = mid + 1
+      else hi = mid - 1
+    }
+    return false
   }
 
   /** Drops every chunk and frees the sample store. */
@@ -167,6 +208,27 @@ export class AudioRing {
     this.#used = 0
     this.#jsonBytes = 0
     return dropped
+  }
+
+  #isHot (chunk: BufferedChunk, newest: BufferedChunk): boolean {
+    const framesBehind = (newest.offset - chunk.offset + this.#samples.length) % this.#samples.length / chunk.format.channels
+    return framesBehind / chunk.format.sampleRate < this.jsonSeconds
+  }
+
+  #releaseColdJson (): void {
+    const newest = this.#chunks.at(-1)
+    if (newest === undefined) return
+    for (const chunk of this.#chunks) {
+      if (chunk.json === undefined) continue
+      if (this.#isHot(chunk, newest)) break
+      this.#dropJson(chunk)
+    }
+  }
+
+  #dropJson (chunk: StoredChunk): void {
+    if (chunk.json === undefined) return
+    this.#jsonBytes -= chunk.json.byteLength
+    chunk.json = undefined
   }
 
   #reset (format: AudioFormat, minimumSamples: number): void {

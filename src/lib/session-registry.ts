@@ -3,7 +3,7 @@ import { AppError } from '../errors.js'
 import type { BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64, encodeFloat32Base64 } from './audio-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
-import { audioChunkJson } from './wire.js'
+import { audioChunkJson, audioChunksArray } from './wire.js'
 
 export interface RegistryOptions extends SessionLimits {
   maxSessions: number
@@ -210,7 +210,8 @@ export class SessionRegistry {
       timestamp,
       sequenceNumber: upload.sequenceNumber,
       byteLength: decoded.byteLength,
-      json: audioChunkJson(decoded.base64, format, timestamp, upload.sequenceNumber)
+      // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
+      json: audioChunkJson(upload.data, format, timestamp, upload.sequenceNumber)
     }, now)
     if (!outcome.buffered) return { buffered: false }
     if (outcome.formatChanged) {
@@ -225,6 +226,13 @@ export class SessionRegistry {
   /** Chunks newer than `since` for one receiver (who then counts as listening). */
   pollAudio (id: string, since: number, listenerKey: string, now: number): readonly BufferedChunk[] {
     return this.requireActive(id).pollAudio(since, listenerKey, now)
+  }
+
+  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since`, or undefined for none. */
+  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer | undefined {
+    const session = this.requireActive(id)
+    const chunks = session.pollAudio(since, listenerKey, now)
+    return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c)))
   }
 
   /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */

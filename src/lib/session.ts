@@ -72,7 +72,8 @@ export class ShareSession {
 
   constructor (readonly id: string, readonly startTime: number, readonly limits: SessionLimits) {
     this.lastActivity = startTime
-    this.audio = new AudioRing(limits.audioBufferSeconds)
+    // JSON is kept for the audio new and caught-up receivers read: the join burst, at least a second.
+    this.audio = new AudioRing(limits.audioBufferSeconds, Math.max(limits.joinBurstSeconds, 1))
     this.listeners = new ListenerTracker(limits.listenerWindowMs, limits.maxListenersPerSession)
   }
 

@@ -1,5 +1,5 @@
 import type { ChainableCommander } from 'ioredis'
-import { sameFormat, type BufferedChunk } from './audio-ring.js'
+import type { BufferedChunk } from './audio-ring.js'
 import type { EndedSession, SessionRegistry } from './session-registry.js'
 import type { ShareSession } from './session.js'
 import {
@@ -186,7 +186,7 @@ export class SnapshotWriter {
     const cap = String(Math.max(1, ring.chunkCount))
     let written = 0
     for (const chunk of chunks) {
-      if (chunk.sequenceNumber < ring.oldestSequence || ring.format === undefined || !sameFormat(chunk.format, ring.format)) continue
+      if (!ring.holds(chunk)) continue
       pipeline.xadd(key, 'MAXLEN', '~', cap, '*', ...audioEntryFields(chunk, ring.samplesOf(chunk)))
       written++
     }

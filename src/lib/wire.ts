@@ -1,4 +1,4 @@
-import type { AudioFormat, BufferedChunk } from './audio-ring.js'
+import type { AudioFormat } from './audio-ring.js'
 
 /**
  * The REST wire form of buffered data, serialised once when it arrives so that polls only copy bytes.
@@ -19,11 +19,11 @@ const COMMA = Buffer.from(',')
 const CLOSE = Buffer.from(']')
 
 /** A JSON array of already-serialised chunks. */
-export function audioChunksArray (chunks: readonly BufferedChunk[]): Buffer {
+export function audioChunksArray (chunks: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [OPEN]
-  chunks.forEach((c, i) => {
+  chunks.forEach((json, i) => {
     if (i > 0) parts.push(COMMA)
-    parts.push(c.json)
+    parts.push(json)
   })
   parts.push(CLOSE)
   return Buffer.concat(parts)

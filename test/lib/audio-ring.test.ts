@@ -1,6 +1,6 @@
 import t from 'tap'
 import { AudioRing, durationSeconds, sameFormat, type AudioFormat, type BufferedChunk, type NewChunk } from '../../src/lib/audio-ring.js'
-import { CLIENT_FRAMES, MONO_48K, STEREO_44K, ringChunk, sine } from './fixtures/audio.js'
+import { CLIENT_FRAMES, MONO_48K, STEREO_44K, ringChunk, sine, type TapTest } from './fixtures/audio.js'
 
 /** Every chunk the ring holds, oldest first (an unbounded join burst covers them all). */
 function held (ring: AudioRing): readonly BufferedChunk[] {
@@ -23,32 +23,40 @@ function firstDifference (a: Float32Array, b: Float32Array): number {
  * store (so they can only be evicted oldest first), each reads back exactly what was appended, the held audio
  * fits the store, and bytesHeld is the store plus the JSON.
  */
-function checkInvariants (t: Parameters<Parameters<typeof t.test>[1]>[0], ring: AudioRing, sent: Map<number, NewChunk>): void {
+function checkInvariants (t: TapTest, ring: AudioRing, sent: Map<number, NewChunk>): void {
   const chunks = held(ring)
+  const bytesHeld = ring.bytesHeld
   t.equal(chunks.length, ring.chunkCount, 'held() sees every chunk')
   let used = 0
-  let jsonBytes = 0
+  let hotJsonBytes = 0
   let seconds = 0
   let readBackOk = true
   let contiguous = true
+  // A chunk keeps its JSON while it starts less than jsonSeconds before the newest chunk starts.
+  let framesBehind = 0
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const c = chunks[i]!
+    if (i < chunks.length - 1) framesBehind += c.length / c.format.channels
+    if (framesBehind / c.format.sampleRate < ring.jsonSeconds) hotJsonBytes += sent.get(c.sequenceNumber)!.json.byteLength
+  }
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i]!
     const original = sent.get(c.sequenceNumber)!
     if (firstDifference(ring.samplesOf(c), original.samples) !== -1) readBackOk = false
-    if (c.json !== original.json) readBackOk = false
+    if (!ring.jsonOf(c).equals(original.json)) readBackOk = false
     if (i > 0) {
       const p = chunks[i - 1]!
       if (c.sequenceNumber <= p.sequenceNumber) contiguous = false
       if (c.offset !== (p.offset + p.length) % ring.capacitySamples) contiguous = false
     }
     used += c.length
-    jsonBytes += c.json.byteLength
     seconds += durationSeconds(c)
   }
   t.ok(readBackOk, 'every held chunk reads back exactly the samples and JSON appended')
   t.ok(contiguous, 'held chunks are back to back in the store, in sequence order')
   t.ok(used <= ring.capacitySamples, 'held samples fit the store')
-  t.equal(ring.bytesHeld, ring.capacitySamples * 4 + jsonBytes, 'bytesHeld = sample store + serialised chunks')
+  t.equal(bytesHeld, ring.capacitySamples * 4 + hotJsonBytes, 'bytesHeld = sample store + the JSON of the recent chunks')
+  t.equal(ring.bytesHeld, bytesHeld, 'reading the JSON of old chunks does not hold it again')
   t.ok(Math.abs(ring.bufferedSeconds - seconds) < 1e-9, 'bufferedSeconds is the sum of the held durations')
   t.equal(ring.newestSequence, chunks.at(-1)?.sequenceNumber ?? -1)
   t.equal(ring.oldestSequence, chunks[0]?.sequenceNumber ?? -1)
@@ -87,14 +95,16 @@ t.test('the first chunk sizes the store from the window and the format', async (
   const ring = new AudioRing(5)
   const c = ringChunk(0, CLIENT_FRAMES)
   const r = ring.append(c)
-  t.same(r, { evicted: [], formatChanged: false })
+  t.same(r.evicted, [])
+  t.equal(r.formatChanged, false)
+  t.equal(r.stored, held(ring)[0], 'the stored chunk is the one now held')
   t.same(ring.format, STEREO_44K)
   t.equal(ring.capacitySamples, 5 * 44100 * 2)
   t.equal(ring.chunkCount, 1)
   t.equal(ring.bufferedSeconds, 0.5)
   const [b] = held(ring)
   t.match(b, { sequenceNumber: 0, timestamp: 1000, offset: 0, length: 44100 })
-  t.equal(b!.json, c.json, 'the serialised JSON is kept as is, not re-encoded')
+  t.equal(ring.jsonOf(b!), c.json, 'the serialised JSON is kept as is, not re-encoded')
   t.equal(firstDifference(ring.samplesOf(b!), c.samples), -1)
   t.equal(ring.bytesHeld, 441000 * 4 + c.json.byteLength)
 
@@ -302,7 +312,7 @@ t.test('chunksAfter', async (t) => {
   t.test('the returned chunks carry their sequence, timestamp and JSON', async (t) => {
     const [c] = ring.chunksAfter(16, 1, 2)
     t.match(c, { sequenceNumber: 17, timestamp: 1017, length: 44100, format: STEREO_44K })
-    const parsed = JSON.parse(c!.json.toString('latin1')) as Record<string, unknown>
+    const parsed = JSON.parse(ring.jsonOf(c!).toString('latin1')) as Record<string, unknown>
     t.same(Object.keys(parsed), ['data', 'sampleRate', 'channels', 'timestamp', 'sequenceNumber'])
     t.match(parsed, { sampleRate: 44100, channels: 2, timestamp: 1017, sequenceNumber: 17 })
     const decoded = Buffer.from(parsed.data as string, 'base64')
@@ -461,8 +471,52 @@ t.test('clear() drops everything and the ring starts over', async (t) => {
   t.same(ring.clear(), [], 'clearing twice is harmless')
 
   const c = ringChunk(0, 500, MONO_48K)
-  t.same(ring.append(c), { evicted: [], formatChanged: false }, 'after clear, any format and sequence is a fresh start')
+  const r = ring.append(c)
+  t.same([r.evicted, r.formatChanged], [[], false], 'after clear, any format and sequence is a fresh start')
   t.same(ring.format, MONO_48K)
   t.equal(held(ring)[0]!.offset, 0)
   t.equal(firstDifference(ring.samplesOf(held(ring)[0]!), c.samples), -1)
+})
+
+t.test('JSON is kept only for the newest jsonSeconds; older chunks get theirs rebuilt byte-identical', async (t) => {
+  const ring = new AudioRing(5, 2)
+  t.equal(ring.jsonSeconds, 2)
+  t.equal(new AudioRing(5).jsonSeconds, 5, 'by default the whole window')
+  const sent = new Map<number, NewChunk>()
+  for (let seq = 0; seq < 14; seq++) { const c = ringChunk(seq, CLIENT_FRAMES); sent.set(seq, c); ring.append(c) }
+  // Held: 4..13. Starting less than 2 s before 13 starts: 10, 11, 12, 13.
+  const hot = [10, 11, 12, 13].reduce((n, seq) => n + sent.get(seq)!.json.byteLength, 0)
+  t.equal(ring.bytesHeld, 441000 * 4 + hot, 'only the four newest chunks hold JSON')
+  const [oldest] = held(ring)
+  const rebuilt = ring.jsonOf(oldest!)
+  t.not(rebuilt, sent.get(4)!.json, 'a cold chunk\'s JSON is a new buffer')
+  t.ok(rebuilt.equals(sent.get(4)!.json), 'but byte-identical to what was appended')
+  t.equal(ring.bytesHeld, 441000 * 4 + hot, 'and it is not kept')
+  t.equal(ring.jsonOf(held(ring).at(-1)!), sent.get(13)!.json, 'a hot chunk\'s JSON is the appended buffer itself')
+  checkInvariants(t, ring, sent)
+
+  // Keeping it for less than one chunk still keeps the newest.
+  const tight = new AudioRing(5, 0.1)
+  const tsent = new Map<number, NewChunk>()
+  for (let seq = 0; seq < 12; seq++) { const c = ringChunk(seq, 4096); tsent.set(seq, c); tight.append(c) }
+  t.equal(tight.bytesHeld, tight.capacitySamples * 4 + tsent.get(10)!.json.byteLength + tsent.get(11)!.json.byteLength,
+    'two 93 ms chunks start within 0.1 s of the newest')
+  checkInvariants(t, tight, tsent)
+})
+
+t.test('an evicted chunk cannot be read: its samples were overwritten', async (t) => {
+  const { AudioRing } = await import('../../src/lib/audio-ring.js')
+  const { audioChunkJson } = await import('../../src/lib/wire.js')
+  const format = { sampleRate: 8000, channels: 1 }
+  const ring = new AudioRing(1, 1)
+  const add = (seq: number) => ring.append({ samples: new Float32Array(4000).fill(seq), format, timestamp: seq, sequenceNumber: seq, json: audioChunkJson('AAAA', format, seq, seq) }).stored
+  const first = add(0)
+  t.equal(ring.holds(first), true)
+  t.equal(ring.samplesOf(first)[0], 0)
+  add(1)
+  add(2)
+  t.equal(ring.holds(first), false, 'evicted')
+  t.throws(() => ring.samplesOf(first), /no longer buffered/)
+  t.throws(() => ring.jsonOf(first), /no longer buffered/)
+  t.equal(ring.holds({ ...first }), false, 'a copy of an index entry is not the buffered chunk')
 })

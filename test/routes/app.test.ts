@@ -56,6 +56,11 @@ t.test('CORS: localhost and 127.0.0.1 on any port by default; CORS_ORIGINS repla
     t.equal(res.headers['access-control-allow-origin'], undefined, `${origin} is not allowed`)
   }
 
+  // Found by the fuzzer: a malformed preflight used to get the CORS plugin's plain-text 400.
+  const malformed = await app.inject({ method: 'OPTIONS', url: '/', headers: { origin: ',i6\':' } })
+  t.not(malformed.statusCode, 400)
+  t.notMatch(malformed.body, /Invalid Preflight/)
+
   const custom = await build(t, { CORS_ORIGINS: 'https://listen.example.com' })
   const ok = await custom.inject({ method: 'GET', url: '/health', headers: { origin: 'https://listen.example.com' } })
   t.equal(ok.headers['access-control-allow-origin'], 'https://listen.example.com')

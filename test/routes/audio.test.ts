@@ -42,14 +42,18 @@ t.test('since semantics: 204 with an empty body when nothing is newer, oldest fi
   t.same(seqs(await poll(app, -1)), [11, 12, 13, 14], 'a new receiver starts near live: the newest 2 s (JOIN_BURST_SECONDS)')
 })
 
-t.test('the window is 5 s of audio: a receiver that fell behind gets the oldest chunks still held', async (t) => {
+t.test('the window is 5 s of audio: a receiver that fell behind gets the oldest chunks still held, byte-identical', async (t) => {
   const app = await build(t)
   await startSession(app)
+  const sent = []
   for (let seq = 0; seq < 14; seq++) {
-    await app.inject({ method: 'POST', url: POST_URL, headers: JSON_HEADERS, payload: clientChunk(seq) })
+    sent.push(clientChunk(seq))
+    await app.inject({ method: 'POST', url: POST_URL, headers: JSON_HEADERS, payload: sent[seq] })
   }
   const res = await poll(app, 0)
   t.same(res.json().map((c: { sequenceNumber: number }) => c.sequenceNumber), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+  // Chunks older than the join burst are served from the samples (their JSON was released): same bytes.
+  t.equal(res.body, JSON.stringify(sent.slice(4, 14)))
 })
 
 t.test('duplicates (sequence not after the last accepted) answer buffered:false and are not stored twice', async (t) => {
@@ -86,6 +90,8 @@ t.test('audio validation: every malformed chunk is 400/413 in the uniform format
   const cases: Array<[string, Record<string, unknown>, number, string]> = [
     ['not base64', { data: '!!!!' }, 400, 'INVALID_AUDIO'],
     ['unpadded base64', { data: 'AAAAAA' }, 400, 'INVALID_AUDIO'],
+    ['URL-safe alphabet', { data: encodeFloat32Base64(new Float32Array([0.1, 0.9])).replace(/\+/g, '-').replace(/\//g, '_').replace(/^/, '-_-_') }, 400, 'INVALID_AUDIO'],
+    ['stray bits in the last character', { data: 'AAAAAAAAAAB=' }, 400, 'INVALID_AUDIO'],
     ['whitespace inside', { data: 'AAAA AAAAAAA' }, 400, 'INVALID_AUDIO'],
     ['half a stereo frame', { data: encodeFloat32Base64(new Float32Array(3)) }, 400, 'INVALID_AUDIO'],
     ['not whole float32', { data: Buffer.from([1, 2, 3]).toString('base64'), channels: 1 }, 400, 'INVALID_AUDIO'],

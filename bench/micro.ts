@@ -1,0 +1,79 @@
+/**
+ * npm run bench:micro — the hot paths in isolation (tinybench): ops/s and ns/op.
+ * The same payloads as the desktop client: 0.5 s chunks of 44 100 float32 samples, metadata with a
+ * ~40 KB thumbnail and ~2 KB of LRC lyrics.
+ */
+import { Bench } from 'tinybench'
+import { cpus } from 'node:os'
+import { AudioRing } from '../src/lib/audio-ring.js'
+import { decodeFloat32Base64, encodeFloat32Base64 } from '../src/lib/audio-codec.js'
+import { SessionRegistry } from '../src/lib/session-registry.js'
+import { audioChunkJson } from '../src/lib/wire.js'
+
+const FORMAT = { sampleRate: 44100, channels: 2 }
+const samples = new Float32Array(44100).map((_, i) => Math.sin(i / 20) * 0.5)
+const base64 = encodeFloat32Base64(samples)
+const json = audioChunkJson(base64, FORMAT, Date.now(), 0)
+const quiet = { info () {}, warn () {} }
+
+function registry () {
+  return new SessionRegistry({
+    maxSessions: 50, audioBufferSeconds: 5, joinBurstSeconds: 2, sessionTimeoutMs: 900_000, endedRetentionMs: 300_000,
+    metadataTtlMs: 30_000, listenerWindowMs: 5000, maxListenersPerSession: 1000, maxEndedSessions: 1000
+  }, quiet)
+}
+
+const ring = new AudioRing(5, 2)
+let ringSeq = 0
+
+const reg = registry()
+reg.start('123456', Date.now())
+let postSeq = 0
+for (; postSeq < 12; postSeq++) reg.receiveAudio('123456', { ...FORMAT, data: base64, sequenceNumber: postSeq }, 1 << 20, Date.now())
+
+const metadata = {
+  title: 'Song Title', artist: 'Artist Name', hasSyncedLyrics: true, elapsedSeconds: 45.2, totalSeconds: 180.5,
+  lyrics: Array.from({ length: 60 }, (_, i) => `[00:${String(i).padStart(2, '0')}.50]A line of lyrics number ${i}`).join('\n'),
+  thumbnailData: Buffer.alloc(30_000, 7).toString('base64'), timestamp: Date.now()
+}
+
+const bench = new Bench({ time: 1500, warmupTime: 300 })
+bench
+  .add('ring: append a 0.5 s chunk (44 100 floats)', () => {
+    ring.append({ samples, format: FORMAT, timestamp: 0, sequenceNumber: ringSeq++, json })
+  })
+  .add('codec: base64 decode + validate a 0.5 s chunk', () => {
+    decodeFloat32Base64(base64, FORMAT, 1 << 20)
+  })
+  .add('registry: receive an audio POST (decode, validate, buffer, JSON)', () => {
+    reg.receiveAudio('123456', { ...FORMAT, data: base64, sequenceNumber: postSeq++ }, 1 << 20, Date.now())
+  })
+  .add('registry: GET audio answer, 1 chunk (live receiver)', () => {
+    reg.pollAudioJson('123456', postSeq - 2, 'listener', Date.now())
+  })
+  .add('registry: GET audio answer, 4 chunks (new receiver, since=-1)', () => {
+    reg.pollAudioJson('123456', -1, 'listener', Date.now())
+  })
+  .add('registry: GET audio answer, 10 chunks (receiver 5 s behind; 6 rebuilt from samples)', () => {
+    reg.pollAudioJson('123456', postSeq - 11, 'listener', Date.now())
+  })
+  .add('registry: metadata update (~40 KB thumbnail, ~2 KB lyrics)', () => {
+    reg.receiveMetadata('123456', metadata, Date.now())
+  })
+
+await bench.run()
+
+console.log(`micro-benchmarks — node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}`)
+console.log('task'.padEnd(88) + 'ops/s'.padStart(12) + 'ns/op (median)'.padStart(18) + 'ns/op (p99)'.padStart(14))
+for (const task of bench.tasks) {
+  const r = task.result
+  if (r === undefined || !('latency' in r)) {
+    console.log(`${task.name}: failed`)
+    continue
+  }
+  const ms = r.latency
+  console.log(task.name.padEnd(88) +
+    Math.round(r.throughput.mean).toLocaleString('en').padStart(12) +
+    Math.round(ms.p50! * 1e6).toLocaleString('en').padStart(18) +
+    Math.round(ms.p99! * 1e6).toLocaleString('en').padStart(14))
+}
