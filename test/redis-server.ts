@@ -1,23 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { findBinary } from './system-binary.js'
+import { freePort } from '../bench/lib/proc.js'
+
+export { freePort }
 
 /** redis-server, or the reason tests that need it are skipped (Debian package redis-server). */
 export const redisBinary = findBinary('redis-server', 'redis-server')
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0))
-    })
-  })
-}
 
 /**
  * A private redis-server for one test, without persistence, on a free port; stopped when the test ends.
@@ -90,4 +81,12 @@ export async function eventually<T> (check: () => Promise<T | undefined> | T | u
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   throw new Error(`timed out waiting for ${what}`)
+}
+
+/**
+ * The next `event` of an ioredis client. Unlike events.once this does not reject on 'error', which a
+ * client emits on every failed reconnect while Redis is down.
+ */
+export function nextEvent (emitter: { once (event: string, listener: () => void): unknown }, event: string): Promise<void> {
+  return new Promise((resolve) => { emitter.once(event, () => resolve()) })
 }

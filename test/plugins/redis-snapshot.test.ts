@@ -1,8 +1,7 @@
 import t from 'tap'
-import { once } from 'node:events'
 import { buildApp, type App } from '../../src/app.js'
 import { build, clientChunk, clientMetadata, CLIENT_HEADERS, errorShape, JSON_HEADERS, startSession, testConfig } from '../helper.js'
-import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
+import { freePort, nextEvent, PrivateRedis, redisBinary } from '../redis-server.js'
 import { readAudioChunks } from '../client-contract.js'
 
 const skip = redisBinary.skip
@@ -254,7 +253,7 @@ t.test('start-up with Redis unreachable: serves after the bounded wait, degraded
   const redis = await PrivateRedis.start(t, port)
   const r = redis.client()
   await r.hset('session:222222', { active: 'true', startTime: Date.now(), lastActivity: Date.now(), listenerCount: 0, lastSequence: 7, bytesReceived: 0, chunksReceived: 0 })
-  await once(app.redisSnapshot!.client, 'ready')
+  await nextEvent(app.redisSnapshot!.client, 'ready')
   await app.redisSnapshot!.tick() // the restore it still owes
   t.equal(app.sessions.requireActive('222222').lastSequence, 7, 'sessions in Redis are restored late')
   await app.redisSnapshot!.tick() // the resync
