@@ -18,7 +18,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   }, async () => {
     const memory = process.memoryUsage()
     return {
-      status: 'healthy' as const,
+      ...app.healthChecks.report(),
       activeSessions: app.sessions.activeCount,
       uptime: Math.round(process.uptime() * 10) / 10,
       memoryUsage: { used: toMb(memory.heapUsed), total: toMb(memory.heapTotal), rss: toMb(memory.rss) },

@@ -17,6 +17,8 @@ import sessionRegistry from '../plugins/session-registry.js'
 import metrics from '../plugins/metrics.js'
 import openapi from '../plugins/openapi.js'
 import push from '../plugins/push.js'
+import healthChecks from '../plugins/health-checks.js'
+import redisSnapshot from '../plugins/redis-snapshot.js'
 import health from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import share from '../routes/share/index.js'
@@ -76,6 +78,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)
+  await app.register(healthChecks)
+  // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
+  if (config.redisUrl !== undefined) await app.register(redisSnapshot)
   await app.register(metrics)
   await app.register(push)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.

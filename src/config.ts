@@ -18,7 +18,10 @@ export const EnvSchema = Type.Object({
   BASE_PATH: Type.String({ default: '', pattern: '^(/[A-Za-z0-9._~-]+)*$', description: 'path prefix the routes are mounted under, e.g. /songrequests' }),
   BEARER_TOKEN: Type.Optional(Type.String({ description: 'shared token; "Bearer X" and "X" mean the same' })),
   NODE_ENV: Type.Optional(Type.String()),
-  REDIS_URL: Type.Optional(Type.String({ description: 'unused until the snapshot plugin' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'turns on the Redis snapshot plugin: sessions survive a restart' })),
+  REDIS_SNAPSHOT_AUDIO: Type.Boolean({ default: true, description: 'also mirror the recent audio to Redis (the heavy part)' }),
+  REDIS_FLUSH_INTERVAL_MS: Int(250, 10, 10_000, 'snapshot writes per session are coalesced into one pipeline this often'),
+  REDIS_CONNECT_TIMEOUT_MS: Int(2000, 100, 60_000, 'how long start-up waits for Redis before serving without it'),
   MAX_SESSIONS: Int(50, 1, 100_000, 'active sessions at most'),
   AUDIO_BUFFER_SECONDS: Num(5, 0.5, 60, 'seconds of audio kept per session'),
   JOIN_BURST_SECONDS: Num(2, 0, 60, 'seconds of audio a new receiver (since=-1) starts with'),
@@ -66,6 +69,11 @@ export interface AppConfig {
   /** True when no BEARER_TOKEN was given and one was generated for this run. */
   tokenGenerated: boolean
   redisUrl: string | undefined
+  redis: {
+    snapshotAudio: boolean
+    flushIntervalMs: number
+    connectTimeoutMs: number
+  }
   logLevel: Static<typeof LogLevel>
   corsOrigins: string[]
   trustProxy: boolean
@@ -174,6 +182,11 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     bearerToken,
     tokenGenerated,
     redisUrl: e.REDIS_URL,
+    redis: {
+      snapshotAudio: e.REDIS_SNAPSHOT_AUDIO,
+      flushIntervalMs: e.REDIS_FLUSH_INTERVAL_MS,
+      connectTimeoutMs: e.REDIS_CONNECT_TIMEOUT_MS
+    },
     logLevel: e.LOG_LEVEL,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     trustProxy: e.TRUST_PROXY,

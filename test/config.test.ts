@@ -67,6 +67,18 @@ t.test('push settings: defaults, bounds, LISTEN_KEY_SECRET random per process wh
   t.match(d.push, { pingIntervalMs: 500, heartbeatMs: 2000, maxHeldPolls: 0 })
 })
 
+t.test('Redis snapshot settings: off without REDIS_URL, audio mirrored by default, bounds enforced', async (t) => {
+  const off = loadConfig({ BEARER_TOKEN: 'x' })
+  t.equal(off.redisUrl, undefined)
+  t.same(off.redis, { snapshotAudio: true, flushIntervalMs: 250, connectTimeoutMs: 2000 })
+  const on = loadConfig({ BEARER_TOKEN: 'x', REDIS_URL: 'redis://127.0.0.1:6379/2', REDIS_SNAPSHOT_AUDIO: 'false', REDIS_FLUSH_INTERVAL_MS: '100', REDIS_CONNECT_TIMEOUT_MS: '500' })
+  t.equal(on.redisUrl, 'redis://127.0.0.1:6379/2')
+  t.same(on.redis, { snapshotAudio: false, flushIntervalMs: 100, connectTimeoutMs: 500 })
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_URL: 'localhost:6379' }), /REDIS_URL/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_FLUSH_INTERVAL_MS: '0' }), /REDIS_FLUSH_INTERVAL_MS/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', REDIS_SNAPSHOT_AUDIO: 'maybe' }), /REDIS_SNAPSHOT_AUDIO/)
+})
+
 t.test('connection limits and load shedding', async (t) => {
   const c = loadConfig({ BEARER_TOKEN: 'x' })
   t.same(c.limits, {

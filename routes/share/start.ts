@@ -5,7 +5,8 @@ import { rateLimitFor } from '../../plugins/rate-limit.js'
 
 const start: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/start', {
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start') },
+    // claimsSessionId: with the Redis snapshot on, the id is claimed in Redis (SET NX) before the start.
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start'), claimsSessionId: true },
     schema: {
       summary: 'Start a sharing session',
       body: StartBody,

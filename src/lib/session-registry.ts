@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { AppError } from '../errors.js'
 import type { AudioFormat, BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64, encodeFloat32Base64 } from './audio-codec.js'
-import { ShareSession, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
+import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
 import { audioChunkJson, audioChunksArray } from './wire.js'
 
 export interface RegistryOptions extends SessionLimits {
@@ -45,12 +45,34 @@ export interface MetadataUpload extends Omit<SongMetadata, 'timestamp'> {
   timestamp?: number | undefined
 }
 
+/** One buffered chunk as a snapshot holds it: decoded samples, not their JSON. */
+export interface RestoredChunk {
+  readonly samples: Float32Array
+  readonly format: { readonly sampleRate: number, readonly channels: number }
+  readonly timestamp: number
+  readonly sequenceNumber: number
+}
+
+/** Everything needed to bring an active session back after a restart (see the Redis snapshot plugin). */
+export interface SessionSnapshot extends RestoredState {
+  readonly id: string
+  readonly startTime: number
+  /** Oldest first. */
+  readonly chunks: readonly RestoredChunk[]
+}
+
+export type RestoreOutcome =
+  | { readonly state: 'restored', readonly session: ShareSession }
+  | { readonly state: 'skipped', readonly reason: 'active' | 'expired' | 'limit' }
+
 /**
  * What happens to sessions, for plugins that follow along (metrics, push delivery, snapshots).
  * Listeners run synchronously inside the request that caused the event: keep them cheap and never throw.
  */
 export interface RegistryEvents {
   started: [session: ShareSession]
+  /** A session brought back from a snapshot (restart); not a new share, so not 'started'. */
+  restored: [session: ShareSession]
   ended: [ended: EndedSession]
   metadata: [session: ShareSession, metadata: StoredMetadata]
   audio: [session: ShareSession, chunk: BufferedChunk]
@@ -96,6 +118,37 @@ export class SessionRegistry {
     this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
     this.events.emit('started', session)
     return session
+  }
+
+  /**
+   * Brings back a session from a snapshot taken before a restart, as it was: start time, last activity,
+   * last sequence number, counters, metadata (with its TTL still running) and buffered audio, whose JSON is
+   * rebuilt so polls answer byte for byte as before. A session already live here wins; one idle past the
+   * session timeout stays gone.
+   */
+  restore (snapshot: SessionSnapshot, now: number): RestoreOutcome {
+    if (this.#active.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
+    if (now - snapshot.lastActivity >= this.options.sessionTimeoutMs) return { state: 'skipped', reason: 'expired' }
+    if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
+    this.#ended.delete(snapshot.id)
+    const session = new ShareSession(snapshot.id, snapshot.startTime, this.options)
+    session.restore(snapshot, snapshot.chunks.map((c) => ({
+      samples: c.samples,
+      format: c.format,
+      timestamp: c.timestamp,
+      sequenceNumber: c.sequenceNumber,
+      json: audioChunkJson(encodeFloat32Base64(c.samples), c.format, c.timestamp, c.sequenceNumber)
+    })))
+    this.#active.set(snapshot.id, session)
+    this.events.emit('restored', session)
+    return { state: 'restored', session }
+  }
+
+  /** Brings back an ended-session marker from a snapshot while it is within its retention. */
+  restoreEnded (ended: EndedSession, now: number): boolean {
+    if (this.#active.has(ended.id) || now - ended.endedAt >= this.options.endedRetentionMs) return false
+    this.#remember(ended)
+    return true
   }
 
   lookup (id: string): SessionLookup {
@@ -261,11 +314,7 @@ export class SessionRegistry {
       bytesTransferred: session.bytesReceived,
       bytesSent: session.bytesSent
     }
-    this.#ended.delete(session.id)
-    this.#ended.set(session.id, ended)
-    while (this.#ended.size > this.options.maxEndedSessions) {
-      this.#ended.delete(this.#ended.keys().next().value as string)
-    }
+    this.#remember(ended)
     this.log.info({
       sessionId: session.id,
       reason,
@@ -276,5 +325,13 @@ export class SessionRegistry {
     }, reason === 'stopped' ? 'session stopped' : 'session expired')
     this.events.emit('ended', ended)
     return ended
+  }
+
+  #remember (ended: EndedSession): void {
+    this.#ended.delete(ended.id)
+    this.#ended.set(ended.id, ended)
+    while (this.#ended.size > this.options.maxEndedSessions) {
+      this.#ended.delete(this.#ended.keys().next().value as string)
+    }
   }
 }

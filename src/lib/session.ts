@@ -1,4 +1,4 @@
-import { AudioRing, type AudioFormat, type BufferedChunk } from './audio-ring.js'
+import { AudioRing, type AudioFormat, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker } from './listener-tracker.js'
 
 export interface SongMetadata {
@@ -47,6 +47,15 @@ export type AppendOutcome =
     readonly overflowed: number
     readonly formatChanged: boolean
   }
+
+/** The counters and metadata a snapshot (Redis) brings back after a restart. */
+export interface RestoredState {
+  readonly lastActivity: number
+  readonly lastSequence: number
+  readonly bytesReceived: number
+  readonly chunksReceived: number
+  readonly metadata?: { readonly value: SongMetadata, readonly receivedAt: number } | undefined
+}
 
 export const MAX_CHUNKS_PER_POLL = 10
 
@@ -117,6 +126,24 @@ export class ShareSession {
     this.listeners.touch(listenerKey, now, held)
     for (const chunk of chunks) this.bytesSent += chunk.length * Float32Array.BYTES_PER_ELEMENT
     return chunks
+  }
+
+  /**
+   * Brings back a snapshot after a restart: the buffered chunks (oldest first; any not after the previous
+   * one is skipped), the counters and the metadata with its original arrival time, so its TTL runs on.
+   */
+  restore (state: RestoredState, chunks: readonly NewChunk[]): void {
+    for (const chunk of chunks) {
+      if (chunk.sequenceNumber > this.audio.newestSequence) this.audio.append(chunk)
+    }
+    this.lastActivity = Math.max(this.startTime, state.lastActivity)
+    this.#lastSequence = Math.max(state.lastSequence, this.audio.newestSequence)
+    this.bytesReceived = state.bytesReceived
+    this.chunksReceived = state.chunksReceived
+    if (state.metadata !== undefined) {
+      const { value, receivedAt } = state.metadata
+      this.#metadata = { value, json: JSON.stringify(value), receivedAt }
+    }
   }
 
   /** Frees the audio and forgets the listeners. */

@@ -13,8 +13,18 @@ export const ResponseTimes = Nullable(Type.Object({
   errorRate: Type.Number({ minimum: 0, maximum: 1, description: 'share of those answered with a 4xx or 5xx error (0..1)' })
 }, { description: 'API response times and error rate over a sliding window' }))
 
+const ComponentHealth = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  reason: Type.Optional(Type.String()),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Number()))
+})
+
 export const HealthResponse = Type.Object({
-  status: Type.Literal('healthy'),
+  status: Type.Union([Type.Literal('healthy'), Type.Literal('degraded')], {
+    description: 'degraded: serving, but an optional component (e.g. Redis) is down; still HTTP 200'
+  }),
+  reason: Type.Optional(Type.String({ description: 'why it is degraded' })),
+  checks: Type.Optional(Type.Record(Type.String(), ComponentHealth, { description: 'per optional component' })),
   activeSessions: Type.Integer({ minimum: 0 }),
   uptime: Type.Number({ description: 'seconds since start' }),
   memoryUsage: Type.Object({

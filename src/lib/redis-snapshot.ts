@@ -1,0 +1,338 @@
+import type { Redis } from 'ioredis'
+import type { ComponentHealth } from './health-checks.js'
+import type { EndedSession, RegistryEvents, SessionRegistry } from './session-registry.js'
+import { ENDED_KEY, parseEnded, parseSession, SESSION_KEY, snapshotKeys, type AudioEntry } from './snapshot-schema.js'
+import { SnapshotWriter, type WriterOptions } from './snapshot-writer.js'
+
+export interface RedisSnapshotOptions extends WriterOptions {
+  /** How long start-up waits for Redis before serving without it. */
+  connectTimeoutMs: number
+}
+
+export interface SnapshotLog {
+  debug (obj: object, msg: string): void
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+/** Outcome of claiming a session id before starting it. */
+export type ClaimResult =
+  /** Newly claimed by this instance: release it if the start then fails. */
+  | 'claimed'
+  /** Already this instance's (e.g. the session is live here: the registry answers 409 itself). */
+  | 'ours'
+  /** Another instance owns it: 409. */
+  | 'taken'
+  /** Redis is unavailable: started without a claim. */
+  | 'skipped'
+
+/** Ids read per restore round trip. */
+const RESTORE_BATCH = 100
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
+
+/**
+ * Keeps every session in Redis so a restart or a crash loses nothing but the requests made while the
+ * server was down. Requests never wait for Redis: registry events only mark sessions dirty and `flush()`
+ * (run on a timer) writes them in one pipeline. When Redis is down or failing the server keeps serving
+ * from memory, reports itself degraded, logs once per outage, and rewrites every live session when
+ * Redis answers again.
+ */
+export class RedisSnapshot {
+  readonly writer: SnapshotWriter
+  /** Connected and ready. */
+  #up = false
+  /** Sessions in Redis have been read back (once per process, as soon as Redis is reachable). */
+  #restored = false
+  #restoring: Promise<void> | undefined
+  #flushing: Promise<void> | undefined
+  #connectionError: string | undefined
+  #writeError: string | undefined
+  /** Back after an outage, every live session not yet rewritten. */
+  #resyncing = false
+  #degradedSince: number | undefined
+  #started = false
+  #closed = false
+  readonly stats = { outages: 0, flushes: 0, flushFailures: 0, lastFlushMs: 0, restoredSessions: 0 }
+  #unsubscribe: Array<() => void> = []
+
+  constructor (
+    readonly client: Redis,
+    readonly registry: SessionRegistry,
+    readonly options: RedisSnapshotOptions,
+    readonly log: SnapshotLog
+  ) {
+    this.writer = new SnapshotWriter(registry, options)
+  }
+
+  /** Why the snapshot is not working, or undefined when it is. */
+  get degradedReason (): string | undefined {
+    if (!this.#up) return `Redis unreachable (${this.#connectionError ?? 'connecting'}): sessions are kept in memory only`
+    if (!this.#restored) return 'sessions not restored from Redis yet'
+    if (this.#writeError !== undefined) return `Redis writes failing (${this.#writeError}): sessions are kept in memory only`
+    if (this.#resyncing) return 'Redis is back: rewriting every live session'
+    return undefined
+  }
+
+  health (): ComponentHealth {
+    const reason = this.degradedReason
+    const metrics = { up: reason === undefined ? 1 : 0, ...this.stats, pendingSessions: this.writer.pending }
+    return reason === undefined ? { status: 'ok', metrics } : { status: 'degraded', reason, metrics }
+  }
+
+  /**
+   * Follows the registry and connects. Resolves once the sessions found in Redis are restored, or after
+   * `connectTimeoutMs` without Redis (it then keeps trying in the background and restores when it can).
+   */
+  async start (now = Date.now()): Promise<void> {
+    this.#subscribe()
+    const ready = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.options.connectTimeoutMs).unref()
+      this.client.once('ready', () => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+    // A failed first attempt rejects, but ioredis keeps reconnecting; 'error' and 'ready' report the outcome.
+    this.client.connect().catch(() => {})
+    if (await ready) {
+      await this.#restore(now)
+    } else {
+      this.log.warn({ waitedMs: this.options.connectTimeoutMs, reason: this.#connectionError ?? 'no answer' },
+        'Redis unreachable at start-up: serving from memory without the sessions it holds; they are restored once it answers')
+      // This is the outage's one log line.
+      this.#degradedSince = now
+      this.stats.outages++
+    }
+    this.#started = true
+    this.#noteState(Date.now())
+  }
+
+  /** One timer tick: restores if that is still owed, else writes what changed. Never throws. */
+  async tick (now = Date.now()): Promise<void> {
+    if (!this.#up || this.#closed || this.#restoring !== undefined || this.#flushing !== undefined) return
+    if (!this.#restored) {
+      await this.#restore(now)
+      this.#noteState(now)
+      return
+    }
+    await this.#flush(now)
+  }
+
+  /**
+   * Claims a session id for this instance (SET NX) so two instances on one Redis cannot both start it.
+   * Without Redis the start goes ahead unclaimed: availability first.
+   */
+  async claim (id: string): Promise<ClaimResult> {
+    if (this.degradedReason !== undefined) {
+      this.log.info({ sessionId: id }, 'session id not claimed in Redis: Redis is unavailable')
+      return 'skipped'
+    }
+    const key = snapshotKeys(id).claim
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const set = await this.client.set(key, this.options.instanceId, 'PX', this.options.sessionTimeoutMs, 'NX')
+        if (set === 'OK') return 'claimed'
+        const owner = await this.client.get(key)
+        if (owner !== null) return owner === this.options.instanceId ? 'ours' : 'taken'
+        // It expired between the two commands: try once more.
+      }
+      return 'taken'
+    } catch (err) {
+      this.log.warn({ sessionId: id, err: message(err) }, 'session id not claimed in Redis: the claim failed')
+      return 'skipped'
+    }
+  }
+
+  /** Gives back a claim taken for a start that then failed. */
+  async release (id: string): Promise<void> {
+    try {
+      await this.client.del(snapshotKeys(id).claim)
+    } catch (err) {
+      this.log.warn({ sessionId: id, err: message(err) }, 'could not release a session id claim; it expires with the session timeout')
+    }
+  }
+
+  /** Final flush (when Redis is there), then disconnects. Sessions stay in Redis for the next start. */
+  async close (): Promise<void> {
+    this.#closed = true
+    for (const off of this.#unsubscribe) off()
+    await this.#flushing
+    await this.#restoring
+    if (this.#up && this.#restored) await this.#flush(Date.now())
+    if (this.client.status === 'ready') {
+      await this.client.quit().catch(() => this.client.disconnect())
+    } else {
+      this.client.disconnect()
+    }
+  }
+
+  #subscribe (): void {
+    const on = <K extends keyof RegistryEvents>(event: K, listener: (...args: RegistryEvents[K]) => void) => {
+      this.registry.events.on(event, listener as never)
+      this.#unsubscribe.push(() => this.registry.events.off(event, listener as never))
+    }
+    on('started', (session) => this.writer.started(session))
+    on('metadata', (session) => this.writer.metadata(session))
+    on('audio', (session, chunk) => this.writer.audio(session, chunk))
+    on('ended', (ended) => this.writer.ended(ended))
+
+    this.client.on('ready', () => {
+      const wasDegraded = this.#degradedSince !== undefined
+      this.#up = true
+      this.#connectionError = undefined
+      // Whatever changed while Redis was away is rewritten whole.
+      if (wasDegraded) {
+        this.writer.resync()
+        this.#resyncing = true
+      }
+      this.#noteState(Date.now())
+    })
+    this.client.on('close', () => {
+      this.#up = false
+      this.#noteState(Date.now())
+    })
+    this.client.on('error', (err: Error) => {
+      // Every reconnect attempt fails with one of these; the state change is logged once, in #noteState.
+      this.#connectionError = err.message
+      this.log.debug({ err: err.message }, 'Redis connection error')
+    })
+  }
+
+  /** Logs the transitions between healthy and degraded, once each way per outage. */
+  #noteState (now: number): void {
+    if (!this.#started || this.#closed) return
+    const reason = this.degradedReason
+    if (reason !== undefined && this.#degradedSince === undefined) {
+      this.#degradedSince = now
+      this.stats.outages++
+      this.log.warn({ reason }, 'Redis snapshot degraded: serving from memory until Redis answers again')
+    } else if (reason === undefined && this.#degradedSince !== undefined) {
+      this.log.info({ downMs: now - this.#degradedSince, activeSessions: this.registry.activeCount },
+        'Redis snapshot healthy again: every live session rewritten to Redis')
+      this.#degradedSince = undefined
+    }
+  }
+
+  async #flush (now: number): Promise<void> {
+    const pipeline = this.client.pipeline()
+    const resyncing = this.#resyncing
+    const batch = this.writer.prepare(pipeline, now)
+    if (batch.commands === 0) {
+      this.#resyncing = false
+      this.#noteState(now)
+      return
+    }
+    const begun = performance.now()
+    this.#flushing = (async () => {
+      try {
+        const results = await pipeline.exec()
+        const failed = results?.find(([err]) => err !== null)?.[0]
+        if (failed) throw failed
+        this.stats.flushes++
+        this.stats.lastFlushMs = Math.round((performance.now() - begun) * 10) / 10
+        this.#writeError = undefined
+        if (resyncing) this.#resyncing = false
+      } catch (err) {
+        this.writer.failed(batch)
+        this.stats.flushFailures++
+        this.#writeError = message(err)
+        this.log.debug({ err: message(err), commands: batch.commands }, 'Redis snapshot flush failed; retried whole on the next tick')
+      } finally {
+        this.#flushing = undefined
+      }
+    })()
+    await this.#flushing
+    this.#noteState(Date.now())
+  }
+
+  async #restore (now: number): Promise<void> {
+    this.#restoring = (async () => {
+      try {
+        const found = await this.#read()
+        const counts = { restored: 0, expired: 0, active: 0, limit: 0, invalid: found.invalid, endedMarkers: 0, droppedChunks: found.droppedChunks }
+        for (const ended of found.ended.sort((a, b) => a.endedAt - b.endedAt)) {
+          if (this.registry.restoreEnded(ended, now)) counts.endedMarkers++
+        }
+        for (const snapshot of found.sessions) {
+          const outcome = this.registry.restore(snapshot, now)
+          if (outcome.state === 'restored') counts.restored++
+          else counts[outcome.reason]++
+        }
+        this.stats.restoredSessions += counts.restored
+        this.#restored = true
+        this.log.info(counts, `restored ${counts.restored} session(s) from Redis`)
+      } catch (err) {
+        this.log.error({ err: message(err) }, 'reading sessions back from Redis failed; retrying on the next tick')
+      } finally {
+        this.#restoring = undefined
+      }
+    })()
+    await this.#restoring
+  }
+
+  /** Every session and ended marker in Redis, read in batches of pipelined commands. */
+  async #read (): Promise<{ sessions: Array<Parameters<SessionRegistry['restore']>[0]>, ended: EndedSession[], invalid: number, droppedChunks: number }> {
+    const sessionIds: string[] = []
+    const endedIds: string[] = []
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', 'session:*', 'COUNT', 1000)
+      cursor = next
+      for (const key of keys) {
+        const active = SESSION_KEY.exec(key)
+        if (active) sessionIds.push(active[1]!)
+        const ended = ENDED_KEY.exec(key)
+        if (ended) endedIds.push(ended[1]!)
+      }
+    } while (cursor !== '0')
+
+    const result = { sessions: [] as Array<Parameters<SessionRegistry['restore']>[0]>, ended: [] as EndedSession[], invalid: 0, droppedChunks: 0 }
+    for (const ids of batches([...new Set(sessionIds)])) {
+      const pipeline = this.client.pipeline()
+      for (const id of ids) {
+        const keys = snapshotKeys(id)
+        pipeline.hgetall(keys.session)
+        pipeline.hgetall(keys.metadata)
+        pipeline.xrangeBuffer(keys.audio, '-', '+')
+      }
+      const replies = unwrap(await pipeline.exec())
+      ids.forEach((id, i) => {
+        const hash = replies[3 * i] as Record<string, string>
+        // The key expired between SCAN and HGETALL: gone, as it should be.
+        if (Object.keys(hash).length === 0) return
+        const parsed = parseSession(id, hash, replies[3 * i + 1] as Record<string, string>, replies[3 * i + 2] as AudioEntry[])
+        if ('error' in parsed) {
+          result.invalid++
+          this.log.warn({ sessionId: id, problem: parsed.error }, 'a session snapshot in Redis is malformed: not restored')
+          return
+        }
+        result.droppedChunks += parsed.droppedChunks
+        result.sessions.push(parsed.snapshot)
+      })
+    }
+    for (const ids of batches([...new Set(endedIds)])) {
+      const pipeline = this.client.pipeline()
+      for (const id of ids) pipeline.hgetall(snapshotKeys(id).ended)
+      const replies = unwrap(await pipeline.exec())
+      ids.forEach((id, i) => {
+        const ended = parseEnded(id, replies[i] as Record<string, string>)
+        if (ended !== undefined) result.ended.push(ended)
+      })
+    }
+    return result
+  }
+}
+
+function * batches<T> (items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += RESTORE_BATCH) yield items.slice(i, i + RESTORE_BATCH)
+}
+
+function unwrap (results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (results === null) throw new Error('pipeline aborted')
+  return results.map(([err, value]) => {
+    if (err !== null) throw err
+    return value
+  })
+}
