@@ -11,7 +11,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   INVALID_AUDIO: 'the audio data is not base64 of whole float32 frames',
   BAD_REQUEST: 'the request is malformed',
   UNAUTHORIZED: 'missing or wrong bearer token',
-  FORBIDDEN: 'not allowed',
+  FORBIDDEN: 'not the sharer of this session: send its X-Sharer-Key (SESSION_WRITE_GUARD)',
   NOT_FOUND: 'no such route',
   SESSION_NOT_FOUND: 'no session with this id',
   SESSION_ENDED: 'the session has ended',
@@ -31,9 +31,11 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
 /** Errors a route gives beyond those its traits imply (key: method and path below BASE_PATH). */
 const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   'POST /api/share/start': ['SESSION_EXISTS', 'SESSION_LIMIT'],
-  'POST /api/share/:sessionId/audio': ['INVALID_AUDIO'],
+  'POST /api/share/:sessionId/audio': ['INVALID_AUDIO', 'FORBIDDEN'],
+  'POST /api/share/:sessionId/metadata': ['FORBIDDEN'],
+  'POST /api/share/:sessionId/stop': ['FORBIDDEN'],
   'GET /api/share/:sessionId/metadata': ['METADATA_NOT_FOUND'],
-  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED']
+  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN']
 }
 
 interface RouteTraits {

@@ -14,6 +14,7 @@ import underPressure from '../plugins/under-pressure.js'
 import cors from '../plugins/cors.js'
 import auth from '../plugins/auth.js'
 import sessionRegistry from '../plugins/session-registry.js'
+import sharerGuard from '../plugins/sharer-guard.js'
 import metrics from '../plugins/metrics.js'
 import openapi from '../plugins/openapi.js'
 import push from '../plugins/push.js'
@@ -78,6 +79,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(cors)
   await app.register(auth)
   await app.register(sessionRegistry)
+  await app.register(sharerGuard)
   await app.register(healthChecks)
   // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
   if (config.redisUrl !== undefined) await app.register(redisSnapshot)

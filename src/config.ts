@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { WRITE_GUARD_MODES, type WriteGuardMode } from './lib/sharer-guard.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))
@@ -33,6 +34,7 @@ export const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
   CORS_ORIGINS: Type.String({ default: 'http://localhost:*,http://127.0.0.1:*', description: 'comma-separated origins; a trailing :* allows any port; * allows all' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
+  SESSION_WRITE_GUARD: Type.Union(WRITE_GUARD_MODES.map((m) => Type.Literal(m)), { default: 'key-or-address', description: 'who may change a session: its sharer key, or also the address that started it; off: anyone with the token' }),
   RATE_LIMIT_WINDOW_SECONDS: Int(5, 1, 3600, 'window the per-second budgets are counted over'),
   RATE_LIMIT_METADATA_PER_SECOND: Num(2, 0.1, 10_000, 'sharer metadata POSTs per session'),
   RATE_LIMIT_AUDIO_PER_SECOND: Num(10, 0.1, 10_000, 'sharer audio POSTs per session'),
@@ -77,6 +79,7 @@ export interface AppConfig {
   logLevel: Static<typeof LogLevel>
   corsOrigins: string[]
   trustProxy: boolean
+  writeGuard: WriteGuardMode
   sessions: {
     maxSessions: number
     audioBufferSeconds: number
@@ -190,6 +193,7 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     logLevel: e.LOG_LEVEL,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
     trustProxy: e.TRUST_PROXY,
+    writeGuard: e.SESSION_WRITE_GUARD as WriteGuardMode,
     sessions: {
       maxSessions: e.MAX_SESSIONS,
       audioBufferSeconds: e.AUDIO_BUFFER_SECONDS,

@@ -99,3 +99,10 @@ t.test('metrics: on and open by default; METRICS_TOKEN protects /metrics; METRIC
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_TOKEN: 'Bearer ' }), /METRICS_TOKEN/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_ENABLED: 'maybe' }), /METRICS_ENABLED/)
 })
+
+t.test('SESSION_WRITE_GUARD: key-or-address by default, key, off; anything else is refused', async (t) => {
+  t.equal(loadConfig({ BEARER_TOKEN: 'x' }).writeGuard, 'key-or-address')
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', SESSION_WRITE_GUARD: 'key' }).writeGuard, 'key')
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', SESSION_WRITE_GUARD: 'off' }).writeGuard, 'off')
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', SESSION_WRITE_GUARD: 'address' }), /SESSION_WRITE_GUARD="address": expected one of key-or-address, key, off/)
+})

@@ -12,7 +12,7 @@ import { AppError } from '../../src/errors.js'
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/audio', {
     bodyLimit: AUDIO_BODY_LIMIT,
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'audio-write') },
+    config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'audio-write') },
     schema: {
       summary: 'Send one chunk of float32 PCM (sharer)',
       params: SessionParams,

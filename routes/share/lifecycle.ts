@@ -7,7 +7,7 @@ import { receiverKey } from '../../src/lib/client-identity.js'
 
 const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/stop', {
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'stop') },
+    config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'stop') },
     schema: {
       summary: 'Stop a sharing session',
       params: SessionParams,

@@ -8,7 +8,7 @@ import { sendSerialisedJson } from '../../src/lib/reply.js'
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/metadata', {
     bodyLimit: METADATA_BODY_LIMIT,
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'metadata-write') },
+    config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'metadata-write') },
     schema: {
       summary: 'Send the current song, progress, lyrics and cover (sharer)',
       params: SessionParams,

@@ -143,6 +143,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       if (request.query.role === 'sharer' && request.credential !== 'bearer') {
         throw new AppError('UNAUTHORIZED', 'A sharer needs the bearer token: a listen key only receives', {}, { 'www-authenticate': 'Bearer' })
       }
+      if (request.query.role === 'sharer') app.verifySharer(request)
       acceptPush(request.params.sessionId)
     },
     handler: async () => {

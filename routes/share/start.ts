@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../src/schemas/common.js'
 import { StartBody, StartResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
+import { newSharerKey } from '../../src/lib/sharer-guard.js'
 
 const start: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/start', {
@@ -14,11 +15,12 @@ const start: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const now = Date.now()
-    const session = app.sessions.start(request.body.sessionId, now)
+    const sharer = newSharerKey(request.ip)
+    const session = app.sessions.start(request.body.sessionId, now, sharer.binding)
     const listenKey = app.listenKeys.keyFor(session.id)
     // Extra fields: the desktop client reads only the first three (CLIENT.md).
     const listenUrl = `${request.protocol}://${request.host}${app.config.basePath}/api/share/${session.id}/stream.wav?key=${listenKey}`
-    return { success: true as const, sessionId: session.id, timestamp: now, listenKey, listenUrl }
+    return { success: true as const, sessionId: session.id, timestamp: now, listenKey, listenUrl, sharerKey: sharer.key }
   })
 }
 

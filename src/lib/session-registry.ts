@@ -4,6 +4,7 @@ import type { AudioFormat, BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64, encodeFloat32Base64 } from './audio-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
 import { audioChunkJson, audioChunksArray } from './wire.js'
+import type { SharerBinding } from './sharer-guard.js'
 
 export interface RegistryOptions extends SessionLimits {
   maxSessions: number
@@ -105,7 +106,7 @@ export class SessionRegistry {
   /** Ended sessions still remembered, the longest-ended first. */
   endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
 
-  start (id: string, now: number): ShareSession {
+  start (id: string, now: number, sharer?: SharerBinding): ShareSession {
     if (this.#active.has(id)) throw new AppError('SESSION_EXISTS', 'Session ID already in use')
     if (this.#active.size >= this.options.maxSessions) {
       throw new AppError('SESSION_LIMIT',
@@ -114,6 +115,7 @@ export class SessionRegistry {
     }
     this.#ended.delete(id)
     const session = new ShareSession(id, now, this.options)
+    session.sharer = sharer
     this.#active.set(id, session)
     this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
     this.events.emit('started', session)

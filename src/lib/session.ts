@@ -1,5 +1,6 @@
 import { AudioRing, type AudioFormat, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker } from './listener-tracker.js'
+import type { SharerBinding } from './sharer-guard.js'
 
 export interface SongMetadata {
   title: string
@@ -50,6 +51,7 @@ export type AppendOutcome =
 
 /** The counters and metadata a snapshot (Redis) brings back after a restart. */
 export interface RestoredState {
+  readonly sharer?: SharerBinding | undefined
   readonly lastActivity: number
   readonly lastSequence: number
   readonly bytesReceived: number
@@ -64,6 +66,8 @@ export class ShareSession {
   readonly audio: AudioRing
   readonly listeners: ListenerTracker
   lastActivity: number
+  /** Who may change this session (see sharer-guard.ts); set when it starts. */
+  sharer: SharerBinding | undefined
   bytesReceived = 0
   /** Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned). */
   bytesSent = 0
@@ -133,6 +137,7 @@ export class ShareSession {
    * one is skipped), the counters and the metadata with its original arrival time, so its TTL runs on.
    */
   restore (state: RestoredState, chunks: readonly NewChunk[]): void {
+    this.sharer = state.sharer
     for (const chunk of chunks) {
       if (chunk.sequenceNumber > this.audio.newestSequence) this.audio.append(chunk)
     }

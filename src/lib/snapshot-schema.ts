@@ -1,12 +1,14 @@
 import type { BufferedChunk } from './audio-ring.js'
 import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from './session-registry.js'
 import type { ShareSession, SongMetadata, StoredMetadata } from './session.js'
+import type { SharerBinding } from './sharer-guard.js'
 
 /**
  * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
  *
  *   session:{id}           hash    active, startTime, lastActivity, listenerCount, lastSequence, bytesReceived,
- *                                  chunksReceived, sampleRate, channels        TTL: what is left of the session timeout
+ *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress
+ *                                                                                 TTL: what is left of the session timeout
  *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
  *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
  *                                  capped with XADD MAXLEN ~                      TTL: 10 s after the last chunk
@@ -43,7 +45,19 @@ export function sessionFields (session: ShareSession, now: number): Record<strin
     fields.sampleRate = String(format.sampleRate)
     fields.channels = String(format.channels)
   }
+  // Who may write survives a restart: the key's hash (never the key) and the starting address.
+  if (session.sharer !== undefined) {
+    fields.sharerKeyHash = session.sharer.keyHash.toString('hex')
+    fields.sharerAddress = session.sharer.address
+  }
   return fields
+}
+
+function parseSharer (hash: Record<string, string>): SharerBinding | undefined {
+  const { sharerKeyHash, sharerAddress } = hash
+  if (sharerKeyHash === undefined || sharerAddress === undefined) return undefined
+  if (!/^[0-9a-f]{64}$/.test(sharerKeyHash)) throw new BadSnapshot('sharerKeyHash is not a SHA-256 hex digest')
+  return { keyHash: Buffer.from(sharerKeyHash, 'hex'), address: sharerAddress }
 }
 
 /** Null fields (no lyrics, no thumbnail) are left out, and read back as null. */
@@ -173,6 +187,7 @@ export function parseSession (
     }
     const snapshot: SessionSnapshot = {
       id,
+      sharer: parseSharer(hash),
       startTime: int(hash, 'startTime'),
       lastActivity: int(hash, 'lastActivity'),
       lastSequence: int(hash, 'lastSequence', -1),

@@ -48,7 +48,9 @@ t.test('after real traffic the keys, fields and TTLs follow the spec\'s schema',
     bytesReceived: String(3 * 44100 * 4),
     chunksReceived: '3',
     sampleRate: '44100',
-    channels: '2'
+    channels: '2',
+    sharerKeyHash: session.sharer!.keyHash.toString('hex'),
+    sharerAddress: '127.0.0.1'
   }, 'the session hash: the spec\'s four fields and what a restore needs')
   const ttl = await r.pttl('session:123456')
   t.ok(ttl > 55_000 && ttl <= 60_000, `session TTL is the session timeout (${ttl} ms)`)
@@ -209,6 +211,27 @@ t.test('a restart restores every session before listening: status, metadata, sin
   t.match((await second.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '123456' } })).json(), errorShape('SESSION_EXISTS'))
 })
 
+t.test('who may write survives a restart: the sharer key (its hash) and the starting address', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const env = { REDIS_URL: redis.url, ...MANUAL }
+  const first = await buildApp(testConfig(env))
+  await first.ready()
+  const started = await first.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '123456' }, remoteAddress: '10.0.0.1' })
+  const { sharerKey } = started.json()
+  await first.close()
+  t.notMatch(JSON.stringify(await redis.client().hgetall('session:123456')), sharerKey, 'the key itself is not stored')
+
+  const second = await buildApp(testConfig(env))
+  t.teardown(() => second.close())
+  await second.ready()
+  const write = (remoteAddress: string, headers: Record<string, string> = {}) => second.inject({
+    method: 'POST', url: '/api/share/123456/metadata', headers: { ...JSON_HEADERS, ...headers }, payload: clientMetadata(), remoteAddress
+  })
+  t.equal((await write('10.0.0.99')).statusCode, 403, 'another address is still refused')
+  t.equal((await write('10.0.0.1')).statusCode, 200, 'the starting address may write')
+  t.equal((await write('10.0.0.99', { 'x-sharer-key': sharerKey })).statusCode, 200, 'the key still works')
+})
+
 t.test('two instances on one Redis cannot both start a session id (SET NX claim)', { skip }, async (t) => {
   const redis = await PrivateRedis.start(t)
   const r = redis.client()
@@ -274,6 +297,6 @@ t.test('without REDIS_URL the plugin is not loaded and nothing connects to Redis
   await sendAudio(app, 0, 2)
   t.equal(app.hasPlugin('redis-snapshot'), false)
   t.equal(app.redisSnapshot, undefined)
-  t.same(Object.keys((await app.inject({ url: '/health' })).json()).sort(), ['activeSessions', 'memoryUsage', 'status', 'uptime'], 'health as before')
+  t.same(Object.keys((await app.inject({ url: '/health' })).json()).sort(), ['activeSessions', 'memoryUsage', 'responseTimes', 'status', 'uptime'], 'health without a redis check')
   t.equal(await connections(), before, 'no connection was made')
 })

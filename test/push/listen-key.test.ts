@@ -26,7 +26,7 @@ t.test('start returns listenKey and listenUrl next to its unchanged fields; LIST
   const app = await build(t, { LISTEN_KEY_SECRET: 'x'.repeat(32) })
   const res = await app.inject({ method: 'POST', url: '/api/share/start', headers: { ...JSON_HEADERS, host: 'relay.example:5000' }, payload: { sessionId: '123456' } })
   const body = res.json()
-  t.same(Object.keys(body), ['success', 'sessionId', 'timestamp', 'listenKey', 'listenUrl'])
+  t.same(Object.keys(body), ['success', 'sessionId', 'timestamp', 'listenKey', 'sharerKey', 'listenUrl'])
   t.match(body, { success: true, sessionId: '123456', timestamp: Number })
   t.equal(body.listenKey, new ListenKeys('x'.repeat(32)).keyFor('123456'))
   t.equal(body.listenUrl, `http://relay.example:5000/api/share/123456/stream.wav?key=${body.listenKey}`)

@@ -38,7 +38,7 @@ export async function postMetadata (base: string, body: Record<string, unknown>,
 export async function startOver (base: string, sessionId = '123456') {
   const res = await fetch(`${base}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId }) })
   if (res.status !== 200) throw new Error(`start: ${res.status} ${await res.text()}`)
-  return await res.json() as { sessionId: string, listenKey: string, listenUrl: string }
+  return await res.json() as { sessionId: string, listenKey: string, listenUrl: string, sharerKey: string }
 }
 
 export interface WsMessage { binary: boolean, data: Buffer }

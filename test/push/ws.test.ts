@@ -164,3 +164,15 @@ t.test('ping/pong: a peer that answers stays, one that does not is cut; shutdown
   t.same(await a.closed, { code: 1001, reason: 'server shutting down' })
   t.match(await sharer.closed, { code: 1001 })
 })
+
+t.test('the WebSocket sharer role is guarded like the REST writes (SESSION_WRITE_GUARD=key)', async (t) => {
+  const app = await build(t, { SESSION_WRITE_GUARD: 'key' })
+  const base = await listen(app)
+  const { sharerKey } = await startOver(base)
+  t.equal((await openWs(`${base}/api/share/123456/ws?role=sharer`)).status, 403, 'the bearer token alone is not the sharer')
+  t.equal((await openWs(`${base}/api/share/123456/ws?role=sharer`, { ...AUTH, 'x-sharer-key': 'nope' })).status, 403, 'a wrong key')
+  const sharer = await openWs(`${base}/api/share/123456/ws?role=sharer`, { ...AUTH, 'x-sharer-key': sharerKey })
+  t.equal(sharer.status, 101, 'with the sharer key')
+  t.equal((await openWs(`${base}/api/share/123456/ws`)).status, 101, 'receiving is not guarded')
+  sharer.ws.close()
+})

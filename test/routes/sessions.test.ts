@@ -7,8 +7,9 @@ t.test('POST /start creates a session; the same id again is 409 with the spec me
   const res = await app.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '123456' } })
   t.equal(res.statusCode, 200)
   const body = res.json()
-  // The client reads the first three; listenKey and listenUrl were added for push receivers (README: listen keys).
-  t.same(Object.keys(body).sort(), ['listenKey', 'listenUrl', 'sessionId', 'success', 'timestamp'])
+  // The client reads the first three; listenKey and listenUrl were added for push receivers (README: listen keys),
+  // sharerKey for the write guard (README: only the sharer can change a share).
+  t.same(Object.keys(body).sort(), ['listenKey', 'listenUrl', 'sessionId', 'sharerKey', 'success', 'timestamp'])
   t.equal(body.success, true)
   t.equal(body.sessionId, '123456')
   t.ok(Number.isInteger(body.timestamp) && body.timestamp >= before)

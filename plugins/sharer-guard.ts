@@ -1,0 +1,48 @@
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify'
+import { AppError } from '../src/errors.js'
+import { checkSharer } from '../src/lib/sharer-guard.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Throws 403 FORBIDDEN unless the request may change its session (sharer key, or the starting address). */
+    verifySharer: (request: FastifyRequest) => void
+  }
+  interface FastifyContextConfig {
+    /** A write to a session (metadata, audio, stop): only its sharer may send it. */
+    sharerOnly?: boolean
+  }
+}
+
+/**
+ * Binds a session's writes to its sharer (SESSION_WRITE_GUARD). Routes opt in with `config.sharerOnly`;
+ * the check runs in onRequest, after authentication and before a body is read. Unknown and ended
+ * sessions pass through to the route, which answers 404 as usual.
+ */
+const sharerGuard: FastifyPluginAsync = async (app) => {
+  const mode = app.config.writeGuard
+
+  const verifySharer = (request: FastifyRequest): void => {
+    const sessionId = (request.params as { sessionId?: string }).sessionId ?? ''
+    const found = app.sessions.lookup(sessionId)
+    if (found.state !== 'active') return
+    const header = request.headers['x-sharer-key']
+    const result = checkSharer(mode, found.session.sharer, typeof header === 'string' ? header : undefined, request.ip)
+    if (result === 'ok') return
+    request.log.warn({ ip: request.ip, route: request.routeOptions.url, method: request.method, sessionId, reason: result },
+      'write refused: not the sharer')
+    throw new AppError('FORBIDDEN', result === 'wrong-key'
+      ? 'X-Sharer-Key does not match this session'
+      : 'Only the sharer can change this session: send its X-Sharer-Key, or write from the address that started it')
+  }
+  app.decorate('verifySharer', verifySharer)
+
+  const hook: onRequestHookHandler = async (request) => verifySharer(request)
+  app.addHook('onRoute', (route) => {
+    if (mode === 'off' || route.config?.sharerOnly !== true) return
+    const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+    route.onRequest = [...existing, hook]
+  })
+}
+
+export default fp(sharerGuard, { name: 'sharer-guard', fastify: '5.x', dependencies: ['config', 'session-registry'] })

@@ -1,0 +1,42 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+
+/** Who may change a session: the holder of its sharer key, or (depending on the mode) the address that started it. */
+export interface SharerBinding {
+  /** SHA-256 of the sharer key: the key itself is never kept. */
+  readonly keyHash: Buffer
+  readonly address: string
+}
+
+/**
+ * key-or-address: a write carrying the sharer key is the sharer's; one without it is accepted only from
+ *   the address that started the session (the desktop client knows nothing of keys).
+ * key: only writes carrying the sharer key.
+ * off: anyone holding the bearer token (the behaviour before the guard).
+ */
+export type WriteGuardMode = 'key-or-address' | 'key' | 'off'
+export const WRITE_GUARD_MODES: readonly WriteGuardMode[] = ['key-or-address', 'key', 'off']
+
+export type SharerCheck = 'ok' | 'wrong-key' | 'not-sharer'
+
+export function newSharerKey (address: string): { key: string, binding: SharerBinding } {
+  const key = randomBytes(24).toString('base64url')
+  return { key, binding: { keyHash: hashKey(key), address } }
+}
+
+export function hashKey (key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest()
+}
+
+/** Decides whether a write may change the session bound to `binding`. A session without one (restored from an older snapshot) is open. */
+export function checkSharer (
+  mode: WriteGuardMode,
+  binding: SharerBinding | undefined,
+  presentedKey: string | undefined,
+  address: string
+): SharerCheck {
+  if (mode === 'off' || binding === undefined) return 'ok'
+  if (presentedKey !== undefined && presentedKey !== '') {
+    return timingSafeEqual(hashKey(presentedKey), binding.keyHash) ? 'ok' : 'wrong-key'
+  }
+  return mode === 'key-or-address' && address === binding.address ? 'ok' : 'not-sharer'
+}
