@@ -17,11 +17,14 @@ import sessionRegistry from '../plugins/session-registry.js'
 import push from '../plugins/push.js'
 import health from '../routes/health.js'
 import share from '../routes/share/index.js'
+import listen from '../routes/listen.js'
 
 export interface BuildOptions {
   /** A pino logger configuration or instance; defaults to JSON at the configured level. */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** Where the built listener page lives (default dist/web). */
+  webDir?: string
 }
 
 /** Headers and fields that must never reach a log line. */
@@ -82,6 +85,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(async (root) => {
     await root.register(health)
     await root.register(share, { prefix: '/api/share' })
+    await root.register(listen, { webDir: options.webDir })
   }, { prefix: config.basePath })
 
   return app
