@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import helmet from '@fastify/helmet'
 import { errorResponses } from '../src/schemas/common.js'
 import { AppError } from '../src/errors.js'
-import { joinPage, playerPage, type PageAssets } from '../src/lib/listen-page.js'
+import { ICON_SVG, joinPage, playerPage, type PageAssets } from '../src/lib/listen-page.js'
 import { defaultWebDir, loadWebAssets } from '../src/lib/web-assets.js'
 
 export interface ListenOptions {
@@ -40,6 +40,7 @@ const JoinQuery = Type.Object({
   code: Type.Optional(Type.String({ maxLength: 64 })),
   key: Type.Optional(Type.String({ maxLength: 128 }))
 })
+const Html = Type.String({ description: 'text/html' })
 const AssetParams = Type.Object({ file: Type.String({ maxLength: 128 }) })
 
 /** The listener page: `GET /listen` (join form), `GET /listen/:sessionId` (player), its hashed assets. */
@@ -58,7 +59,7 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   }
 
   app.get('/listen', {
-    schema: { summary: 'The listener page: a form for the share code and listen key', querystring: JoinQuery, response: errorResponses }
+    schema: { summary: 'The listener page: a form for the share code and listen key', querystring: JoinQuery, response: { 200: Html, ...errorResponses } }
   }, async (request, reply) => {
     const page = assets()
     const { code, key } = request.query
@@ -74,20 +75,30 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   })
 
   app.get('/listen/:sessionId', {
-    schema: { summary: 'The listener page for one share (`?key=` holds the listen key)', params: PageParams, response: errorResponses }
+    schema: { summary: 'The listener page for one share (`?key=` holds the listen key)', params: PageParams, response: { 200: Html, ...errorResponses } }
   }, async (_request, reply) => {
     // The page checks the id and the key itself and shows a clear message for a bad one.
     return reply.type('text/html; charset=utf-8').header('cache-control', HTML_CACHE).send(playerPage(assets()))
   })
 
+  app.get('/listen/icon.svg', {
+    schema: { summary: 'The page icon', response: { 200: Type.String({ description: 'image/svg+xml' }) } }
+  }, async (_request, reply) => {
+    return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(ICON_SVG)
+  })
+
   app.get('/listen/assets/:file', {
-    schema: { summary: 'The listener page\'s scripts and styles (content-hashed names)', params: AssetParams, response: errorResponses }
+    schema: {
+      summary: 'The listener page\'s scripts and styles (content-hashed names)',
+      params: AssetParams,
+      response: { 200: Type.Unsafe<Buffer>({ description: 'the file' }), 304: Type.Null(), ...errorResponses }
+    }
   }, async (request, reply) => {
     assets()
     const file = built?.files.get(request.params.file)
     if (file === undefined) throw new AppError('NOT_FOUND', 'No such asset')
     reply.header('etag', file.etag).header('cache-control', ASSET_CACHE)
-    if (request.headers['if-none-match'] === file.etag) return reply.code(304).send()
+    if (request.headers['if-none-match'] === file.etag) return reply.code(304).send(null)
     return reply.type(file.type).send(file.bytes)
   })
 }

@@ -19,6 +19,10 @@ export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string)
 }
 
+/** The page icon (a note on the accent colour), so browsers do not ask for /favicon.ico. */
+export const ICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#5eead4"/>' +
+  '<path d="M26 44a7 7 0 1 1-4-6.3V16l22-5v27a7 7 0 1 1-4-6.3V18.2l-14 3.2z" fill="#05201c"/></svg>'
+
 function shell (assets: PageAssets, title: string, head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -28,6 +32,7 @@ function shell (assets: PageAssets, title: string, head: string, body: string): 
 <meta name="color-scheme" content="dark">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" type="image/svg+xml" href="${escapeHtml(assets.basePath)}/listen/icon.svg">
 <link rel="stylesheet" href="${escapeHtml(assets.assetBase + assets.style)}">
 ${head}</head>
 ${body}

@@ -35,6 +35,8 @@ interface ListenStats {
   secondsPlayed: number
   underruns: number
   skips: number
+  /** RMS level of the audio rendered over the last stats period (before the volume control). */
+  level: number
   /** Audio queued ahead of the speaker: jitter buffer plus the device's output latency. */
   latencyMs: number
   bufferedMs: number
@@ -50,7 +52,8 @@ declare global {
   interface Window { musicShareStats: ListenStats }
 }
 
-const PRE_TAP_SECONDS = 3
+/** Audio kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
+const PRE_TAP_SECONDS = 1.2
 const POLL_WAIT_MS = 8000
 const MAX_BACKOFF_MS = 10_000
 
@@ -98,6 +101,7 @@ const stats: ListenStats = {
   secondsPlayed: 0,
   underruns: 0,
   skips: 0,
+  level: 0,
   latencyMs: 0,
   bufferedMs: 0,
   deviceRate: 0,
@@ -168,6 +172,7 @@ function onPlayerStats (player: PlayerStats): void {
   stats.framesPlayed = player.framesPlayed
   stats.underruns = player.underruns
   stats.skips = player.skips
+  stats.level = player.level
   stats.bufferedMs = Math.round(player.bufferedSeconds * 1000)
   stats.secondsPlayed = audio === undefined ? 0 : player.framesPlayed / audio.context.sampleRate
   const output = audio === undefined ? 0 : (audio.context.outputLatency ?? 0) + audio.context.baseLatency

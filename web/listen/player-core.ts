@@ -36,6 +36,8 @@ export interface PlayerStats {
   speed: number
   /** Times the player skipped ahead because the buffer was far too deep. */
   skips: number
+  /** RMS level of the left channel rendered since the previous stats() (before the volume control). */
+  level: number
 }
 
 /** Fade length for starts, stops and skips (seconds). */
@@ -69,6 +71,8 @@ export class PlayerCore {
   #framesPlayed = 0
   #underruns = 0
   #skips = 0
+  #sumSquares = 0
+  #levelFrames = 0
 
   constructor (options: PlayerOptions) {
     if (!(options.deviceRate > 0)) throw new RangeError('deviceRate must be positive')
@@ -143,6 +147,8 @@ export class PlayerCore {
       this.#read += step
     }
     this.#framesPlayed += renderable
+    for (let i = 0; i < n; i++) this.#sumSquares += (left[i] as number) * (left[i] as number)
+    this.#levelFrames += n
     if (this.#skipPending) {
       this.#skipPending = false
       this.#skips++
@@ -157,7 +163,11 @@ export class PlayerCore {
   }
 
   stats (): PlayerStats {
+    const level = this.#levelFrames === 0 ? 0 : Math.sqrt(this.#sumSquares / this.#levelFrames)
+    this.#sumSquares = 0
+    this.#levelFrames = 0
     return {
+      level,
       state: this.#state,
       framesPlayed: this.#framesPlayed,
       underruns: this.#underruns,
