@@ -221,7 +221,7 @@ t.test('the join form leads to the player', { skip: browserBinary.skip }, async 
   t.equal(new URL(page.url()).pathname, `/listen/${started.sessionId}`)
 })
 
-t.test('without WebSocket the page falls back to long-polling and still plays', { skip: browserBinary.skip }, async (t) => {
+t.test('without WebSocket and AudioWorklet the page falls back to long-polling and a ScriptProcessor, and still plays', { skip: browserBinary.skip }, async (t) => {
   const { started, page, problems } = await setUp(t)
   // A network that refuses WebSocket: every socket fails before it opens.
   await page.addInitScript(() => {
@@ -238,6 +238,8 @@ t.test('without WebSocket the page falls back to long-polling and still plays', 
       close () {}
     }
     Object.defineProperty(window, 'WebSocket', { value: Refused })
+    // As on a plain-http LAN address, where AudioWorklet (secure contexts only) is missing.
+    Object.defineProperty(BaseAudioContext.prototype, 'audioWorklet', { get: () => undefined })
   })
   await page.goto(started.listenUrl)
   await waitFor(page, stateIs, 'ready')
@@ -245,6 +247,7 @@ t.test('without WebSocket the page falls back to long-polling and still plays', 
   await tapAndPlay(page, 3)
   const stats = await statsOf(page)
   t.equal(stats.transport, 'long-poll')
+  t.equal(stats.audioEngine, 'script-processor')
   t.ok(stats.underruns <= 3, `${stats.underruns} underruns`)
   t.ok(stats.level > 0.3, `output level ${stats.level.toFixed(3)}`)
   t.same(problems, [])
