@@ -40,6 +40,11 @@ interface Stats {
   audioEngine: string
 }
 
+declare global {
+  // What web/listen/main.ts exposes (this file is type-checked with the DOM library: test/web/tsconfig.json).
+  interface Window { musicShareStats: Stats }
+}
+
 let browser: Browser | undefined
 t.before(async () => {
   if (browserBinary.skip !== false) return
@@ -108,14 +113,14 @@ async function setUp (t: Test, env: Record<string, string> = {}) {
 
 const statsOf = (page: Page) => page.evaluate(() => ({ ...window.musicShareStats }) as unknown as Stats)
 /** Waits for a page condition. A function, not a string: the page's CSP (rightly) forbids eval. */
-const waitFor = <A>(page: Page, predicate: (arg: A) => boolean, arg: A, timeout = 10_000) =>
-  page.waitForFunction(predicate, arg, { timeout })
-const stateIs = (state: string) => window.musicShareStats.state === state
+const waitFor = (page: Page, predicate: (arg: never) => boolean, arg: string | number | undefined, timeout = 10_000) =>
+  page.waitForFunction(predicate as (arg: unknown) => boolean, arg, { timeout })
+const stateIs = (state: string): boolean => window.musicShareStats.state === state
 
 async function tapAndPlay (page: Page, seconds: number) {
   await page.getByRole('button', { name: 'Tap to listen' }).click()
   await waitFor(page, stateIs, 'playing')
-  await waitFor(page, (s) => window.musicShareStats.secondsPlayed >= s, seconds, (seconds + 8) * 1000)
+  await waitFor(page, (s: number) => window.musicShareStats.secondsPlayed >= s, seconds, (seconds + 8) * 1000)
 }
 
 t.test('the page joins, shows the song and plays the audio', { skip: browserBinary.skip }, async (t) => {
