@@ -11,6 +11,8 @@ import { build, JSON_HEADERS, sine } from '../helper.js'
 import { listen, postAudio, postMetadata, startOver } from '../push/push-helper.js'
 import { findBinary } from '../system-binary.js'
 import { currentLine, parseLrc } from '../../web/listen/lrc.js'
+// Declares window.musicShareStats (this file is type-checked with the DOM library: test/web/tsconfig.json).
+import type { ListenStats } from '../../web/listen/stats.js'
 
 const browserBinary = findBinary('chromium', 'chromium')
 const OUTPUT = join(import.meta.dirname, '..', '..', 'test-output')
@@ -23,27 +25,6 @@ const LRC = Array.from({ length: 90 }, (_, i) => {
   const at = i * 2
   return `[${String(Math.floor(at / 60)).padStart(2, '0')}:${String(at % 60).padStart(2, '0')}.00]Line at ${at} seconds`
 }).join('\n')
-
-interface Stats {
-  state: string
-  transport: string
-  framesPlayed: number
-  secondsPlayed: number
-  underruns: number
-  latencyMs: number
-  bufferedMs: number
-  deviceRate: number
-  sourceRate: number
-  positionSeconds: number
-  lyricIndex: number
-  level: number
-  audioEngine: string
-}
-
-declare global {
-  // What web/listen/main.ts exposes (this file is type-checked with the DOM library: test/web/tsconfig.json).
-  interface Window { musicShareStats: Stats }
-}
 
 let browser: Browser | undefined
 t.before(async () => {
@@ -111,7 +92,7 @@ async function setUp (t: Test, env: Record<string, string> = {}) {
   return { app, base, started, sharer, page, problems }
 }
 
-const statsOf = (page: Page) => page.evaluate(() => ({ ...window.musicShareStats }) as unknown as Stats)
+const statsOf = (page: Page) => page.evaluate(() => ({ ...window.musicShareStats }) as ListenStats)
 /** Waits for a page condition. A function, not a string: the page's CSP (rightly) forbids eval. */
 const waitFor = (page: Page, predicate: (arg: never) => boolean, arg: string | number | undefined, timeout = 10_000) =>
   page.waitForFunction(predicate as (arg: unknown) => boolean, arg, { timeout })

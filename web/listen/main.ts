@@ -7,9 +7,8 @@ import { currentLine, parseLrc, type LrcLine } from './lrc.js'
 import { decodeFrame, decodeJsonChunk, type AudioChunk } from './frames.js'
 import { PlayerCore, type PlayerStats } from './player-core.js'
 import type { PlayerMessage, StatsMessage } from './messages.js'
+import type { ListenStats, PageState } from './stats.js'
 
-type PageState = 'connecting' | 'ready' | 'buffering' | 'playing' | 'reconnecting' | 'ended' | 'error'
-type Transport = 'websocket' | 'long-poll'
 
 interface MetadataEvent {
   type: 'metadata'
@@ -24,33 +23,6 @@ interface MetadataEvent {
 interface StatusEvent { type: 'status', listenerCount: number }
 interface EndedEvent { type: 'ended', reason: string }
 type PushEvent = MetadataEvent | StatusEvent | EndedEvent
-
-/** What the page exposes for tests and the curious (`window.musicShareStats`). */
-interface ListenStats {
-  state: PageState
-  transport: Transport
-  framesReceived: number
-  framesPlayed: number
-  /** Seconds of audio rendered to the output. */
-  secondsPlayed: number
-  underruns: number
-  skips: number
-  /** RMS level of the audio rendered over the last stats period (before the volume control). */
-  level: number
-  /** Audio queued ahead of the speaker: jitter buffer plus the device's output latency. */
-  latencyMs: number
-  bufferedMs: number
-  deviceRate: number
-  sourceRate: number
-  /** Song position heard now, seconds (interpolated). */
-  positionSeconds: number
-  lyricIndex: number
-  audioEngine: 'worklet' | 'script-processor' | 'none'
-}
-
-declare global {
-  interface Window { musicShareStats: ListenStats }
-}
 
 /** Audio kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
 const PRE_TAP_SECONDS = 1.2
