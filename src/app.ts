@@ -23,11 +23,14 @@ import redisSnapshot from '../plugins/redis-snapshot.js'
 import health from '../routes/health.js'
 import metricsRoute from '../routes/metrics.js'
 import share from '../routes/share/index.js'
+import listen from '../routes/listen.js'
 
 export interface BuildOptions {
   /** A pino logger configuration or instance; defaults to JSON at the configured level. */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** Where the built listener page lives (default dist/web). */
+  webDir?: string
 }
 
 /** Headers and fields that must never reach a log line. */
@@ -96,6 +99,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     await root.register(health)
     await root.register(metricsRoute)
     await root.register(share, { prefix: '/api/share' })
+    await root.register(listen, { webDir: options.webDir })
   }, { prefix: config.basePath })
 
   return app

@@ -18,8 +18,8 @@ const start: FastifyPluginAsyncTypebox = async (app) => {
     const sharer = newSharerKey(request.ip)
     const session = app.sessions.start(request.body.sessionId, now, sharer.binding)
     const listenKey = app.listenKeys.keyFor(session.id)
-    // Extra fields: the desktop client reads only the first three (CLIENT.md).
-    const listenUrl = `${request.protocol}://${request.host}${app.config.basePath}/api/share/${session.id}/stream.wav?key=${listenKey}`
+    // Extra fields: the desktop client reads only the first three (CLIENT.md). The link opens the listener page.
+    const listenUrl = `${request.protocol}://${request.host}${app.config.basePath}/listen/${session.id}?key=${listenKey}`
     return { success: true as const, sessionId: session.id, timestamp: now, listenKey, listenUrl, sharerKey: sharer.key }
   })
 }

@@ -17,7 +17,7 @@ export const StartResponse = Type.Object({
   timestamp: UnixMs,
   listenKey: Type.String({ description: 'lets anyone holding it receive this session (not send): `?key=` on receiving endpoints' }),
   sharerKey: Type.String({ description: 'send it as X-Sharer-Key on metadata, audio and stop: it proves a write comes from this sharer (SESSION_WRITE_GUARD)' }),
-  listenUrl: Type.String({ description: 'stream.wav of this session with its listen key: opens in any player' })
+  listenUrl: Type.String({ description: 'the listener page of this session with its listen key: opens in any browser' })
 })
 
 /** `?key=`: a session's listen key, accepted by receiving endpoints instead of the bearer token. */

@@ -29,7 +29,7 @@ t.test('start returns listenKey and listenUrl next to its unchanged fields; LIST
   t.same(Object.keys(body), ['success', 'sessionId', 'timestamp', 'listenKey', 'sharerKey', 'listenUrl'])
   t.match(body, { success: true, sessionId: '123456', timestamp: Number })
   t.equal(body.listenKey, new ListenKeys('x'.repeat(32)).keyFor('123456'))
-  t.equal(body.listenUrl, `http://relay.example:5000/api/share/123456/stream.wav?key=${body.listenKey}`)
+  t.equal(body.listenUrl, `http://relay.example:5000/listen/123456?key=${body.listenKey}`, 'the listener page')
 })
 
 t.test('a listen key opens every receiving route of its session and no other; write routes need the bearer token', async (t) => {

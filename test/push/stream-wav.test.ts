@@ -42,7 +42,8 @@ t.test('stream.wav: a WAV header for the session\'s format, 16-bit PCM of the fl
 t.test('ffmpeg plays stream.wav of a 440 Hz sine: 440 Hz, uninterrupted', { skip: ffmpeg.skip }, async (t) => {
   const app = await build(t, { RATE_LIMIT_AUDIO_PER_SECOND: '1000' })
   const base = await listen(app)
-  const { listenUrl } = await startOver(base)
+  const { listenKey } = await startOver(base)
+  const listenUrl = `${base}/api/share/123456/stream.wav?key=${listenKey}`
   const seconds = 3
   const player = spawn(ffmpeg.path, ['-nostdin', '-loglevel', 'error', '-i', listenUrl, '-t', String(seconds),
     '-f', 's16le', '-ac', '1', '-ar', String(RATE), '-'], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** One built file of the listener page, held in memory (they are a few tens of KB). */
+export interface WebAsset {
+  bytes: Buffer
+  type: string
+  etag: string
+}
+
+/** The built listener page: entry names (`listen`, `worklet`, `style`) to hashed file names, and the files. */
+export interface WebAssets {
+  entries: { listen: string, worklet: string, style: string }
+  files: Map<string, WebAsset>
+}
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8'
+}
+
+/** The project root: the nearest folder above this module that holds package.json (works from src/ and dist/src/). */
+function projectRoot (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir)
+    if (up === dir) throw new Error('package.json not found above the web-assets module')
+    dir = up
+  }
+  return dir
+}
+
+/** The default place `npm run build` writes the page to. */
+export function defaultWebDir (): string {
+  return join(projectRoot(), 'dist', 'web')
+}
+
+/**
+ * Reads dist/web/manifest.json (written by scripts/build-web.mjs) and every file it names, plus their
+ * source maps. Undefined when the page has not been built.
+ */
+export function loadWebAssets (dir: string): WebAssets | undefined {
+  const manifestPath = join(dir, 'manifest.json')
+  if (!existsSync(manifestPath)) return undefined
+  const entries = JSON.parse(readFileSync(manifestPath, 'utf8')) as WebAssets['entries']
+  const files = new Map<string, WebAsset>()
+  for (const name of Object.values(entries)) {
+    for (const file of [name, `${name}.map`]) {
+      const path = join(dir, file)
+      if (!existsSync(path)) continue
+      const bytes = readFileSync(path)
+      const ext = file.slice(file.lastIndexOf('.'))
+      const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`
+      files.set(file, { bytes, type: TYPES[ext] ?? 'application/octet-stream', etag })
+    }
+  }
+  return { entries, files }
+}
