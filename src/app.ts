@@ -56,7 +56,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     trustProxy: config.trustProxy,
     // Per-request lines would be thousands a second at the client's cadence; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // graceful-close answers requests that arrive while closing, in the uniform error format.
+    return503OnClosing: false,
     // Routes that take large bodies (audio, metadata) set their own limit; everything else is small.
     bodyLimit: 64 * 1024,
     // Slow clients cannot hold the server: headers, whole requests and silent connections are timed,

@@ -86,3 +86,24 @@ t.test('logs redact the Authorization header and carry no audio or thumbnails', 
   t.ok(lines.length > 0)
   t.notMatch(all, /wrong-token-xyz|Multicore2024SR/)
 })
+
+t.test('while the server closes, a held long-poll is answered and a new request gets 503 in the uniform format', async (t) => {
+  const app = await buildApp(testConfig())
+  // A test-only pause inside the shutdown, so a request can arrive while it is under way.
+  let resume: () => void = () => {}
+  const paused = new Promise<void>((resolve) => { resume = resolve })
+  app.addHook('preClose', async () => { await paused })
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  await startSession(app)
+  const held = fetch(`${base}/api/share/123456/audio?since=5&waitMs=5000`, { headers: CLIENT_HEADERS })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const closing = app.close()
+  t.equal((await held).status, 204, 'the held long-poll was released with 204')
+  const res = await fetch(`${base}/api/share/123456/status`, { headers: CLIENT_HEADERS })
+  t.equal(res.status, 503)
+  t.match(await res.json(), errorShape('SERVICE_UNAVAILABLE'))
+  t.ok(Number(res.headers.get('retry-after')) > 0)
+  t.equal(res.headers.get('connection'), 'close')
+  resume()
+  await closing
+})
