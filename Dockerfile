@@ -9,6 +9,8 @@ COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes
 COPY bench ./bench
+COPY web ./web
+COPY scripts ./scripts
 RUN npm run build
 
 # Runtime stage: production dependencies and the compiled output only, as a non-root user.
