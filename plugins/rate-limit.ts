@@ -5,9 +5,6 @@ import type { AppConfig } from '../src/config.js'
 import { AppError } from '../src/errors.js'
 import { isClientIdKey, receiverKey } from '../src/lib/client-identity.js'
 
-/** Keys the store keeps at most (LRU): rate-limit state stays bounded however many clients come. */
-const MAX_TRACKED_KEYS = 20_000
-
 export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'poll'
 
 /**
@@ -25,6 +22,12 @@ function sessionIdOf (request: FastifyRequest): string {
 
 /** The per-route `config.rateLimit` for an action, fitted to the desktop client's cadence (CLIENT.md). */
 export function rateLimitFor (limits: AppConfig['rateLimit'], action: RateLimitedAction) {
+  // Each route keeps its own store: the key bound has to be given per route (the plugin-level `cache`
+  // only sizes the global store, and a route's store would otherwise hold 5000 keys).
+  return { cache: limits.maxKeys, ...limitOf(limits, action) }
+}
+
+function limitOf (limits: AppConfig['rateLimit'], action: RateLimitedAction) {
   const timeWindow = limits.windowMs
   switch (action) {
     case 'start':
@@ -51,7 +54,8 @@ export function rateLimitFor (limits: AppConfig['rateLimit'], action: RateLimite
 const rateLimitPlugin: FastifyPluginAsync = async (app) => {
   await app.register(rateLimit, {
     global: false,
-    cache: MAX_TRACKED_KEYS,
+    // Keys kept at most (LRU) by each rate-limited route: rate-limit state stays bounded however many clients come.
+    cache: app.config.rateLimit.maxKeys,
     errorResponseBuilder: (_request, context) =>
       new AppError('RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${context.after}; retry later`)
   })

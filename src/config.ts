@@ -40,6 +40,7 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_AUDIO_PER_SECOND: Num(10, 0.1, 10_000, 'sharer audio POSTs per session'),
   RATE_LIMIT_POLLS_PER_SECOND: Num(10, 0.1, 10_000, 'polls per receiver and endpoint (audio at the spec\'s 100 ms cadence is 10/s)'),
   RATE_LIMIT_RECEIVERS_PER_ADDRESS: Int(50, 1, 100_000, 'receivers without X-Client-Id behind one address + User-Agent that get a full budget each'),
+  RATE_LIMIT_MAX_KEYS: Int(20_000, 100, 10_000_000, 'rate-limit keys (clients x sessions x endpoints) tracked at most; the least recently seen are forgotten'),
   RATE_LIMIT_STARTS_PER_MINUTE: Int(120, 1, 100_000, 'session starts per client address'),
   METRICS_ENABLED: Type.Boolean({ default: true, description: 'Prometheus metrics at /metrics and response-time figures in /health' }),
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs "Authorization: Bearer <token>"' })),
@@ -97,6 +98,7 @@ export interface AppConfig {
     pollsPerSecond: number
     receiversPerAddress: number
     startsPerMinute: number
+    maxKeys: number
   }
   metrics: {
     enabled: boolean
@@ -210,7 +212,8 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       audioPerSecond: e.RATE_LIMIT_AUDIO_PER_SECOND,
       pollsPerSecond: e.RATE_LIMIT_POLLS_PER_SECOND,
       receiversPerAddress: e.RATE_LIMIT_RECEIVERS_PER_ADDRESS,
-      startsPerMinute: e.RATE_LIMIT_STARTS_PER_MINUTE
+      startsPerMinute: e.RATE_LIMIT_STARTS_PER_MINUTE,
+      maxKeys: e.RATE_LIMIT_MAX_KEYS
     },
     metrics: {
       enabled: e.METRICS_ENABLED,
