@@ -254,8 +254,8 @@ export class SessionRegistry {
     return this.#poll(id, since, listenerKey, now).chunks
   }
 
-  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since`, or undefined for none. */
-  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer | undefined {
+  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since` (in pieces), or undefined for none. */
+  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer[] | undefined {
     const { session, chunks } = this.#poll(id, since, listenerKey, now)
     return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c)))
   }

@@ -15,8 +15,8 @@ export interface SongMetadata {
 
 export interface StoredMetadata {
   readonly value: SongMetadata
-  /** The REST body, serialised once per update. */
-  readonly json: string
+  /** The REST body, serialised once per update (as bytes: every poll writes the same Buffer). */
+  readonly json: Buffer
   readonly receivedAt: number
 }
 
@@ -92,7 +92,7 @@ export class ShareSession {
 
   setMetadata (value: SongMetadata, now: number): number {
     this.touch(now)
-    this.#metadata = { value, json: JSON.stringify(value), receivedAt: now }
+    this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt: now }
     return this.listeners.count(now)
   }
 
@@ -147,7 +147,7 @@ export class ShareSession {
     this.chunksReceived = state.chunksReceived
     if (state.metadata !== undefined) {
       const { value, receivedAt } = state.metadata
-      this.#metadata = { value, json: JSON.stringify(value), receivedAt }
+      this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt }
     }
   }
 

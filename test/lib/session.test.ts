@@ -37,8 +37,8 @@ t.test('metadata: stored once serialised, served for metadataTtlMs, then gone', 
   t.equal(s.lastActivity, 1000, 'posting metadata is sharer activity')
   const m = s.metadata(1000)
   t.ok(m)
-  t.equal(m!.json, JSON.stringify(value))
-  t.same(JSON.parse(m!.json), value)
+  t.equal(m!.json.toString(), JSON.stringify(value))
+  t.same(JSON.parse(m!.json.toString()), value)
   t.equal(m!.receivedAt, 1000)
   t.equal(s.metadata(31_000), m, 'the same object (serialised once), exactly at the TTL')
   t.equal(s.metadata(31_001), undefined, 'gone after the TTL')
@@ -46,7 +46,7 @@ t.test('metadata: stored once serialised, served for metadataTtlMs, then gone', 
 
   s.listeners.touch('receiver', 40_000)
   t.equal(s.setMetadata(metadata({ title: 'Next' }), 40_000), 1, 'setMetadata answers the listener count')
-  t.equal(JSON.parse(s.metadata(40_000)!.json).title, 'Next', 'a new post replaces and refreshes it')
+  t.equal(JSON.parse(s.metadata(40_000)!.json.toString()).title, 'Next', 'a new post replaces and refreshes it')
 })
 
 t.test('appendAudio: stores new chunks, counts decoded bytes, refuses duplicates', async (t) => {

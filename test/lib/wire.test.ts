@@ -22,13 +22,16 @@ t.test('audioChunkJson with edge values', async (t) => {
   t.equal(JSON.parse(audioChunkJson(data, STEREO_44K, 1, 0).toString()).data, data, '"+" and "/" need no escaping')
 })
 
-t.test('audioChunksArray joins already-serialised chunks', async (t) => {
+t.test('audioChunksArray joins already-serialised chunks without copying them', async (t) => {
   const b = (text: string): Buffer => Buffer.from(text)
-  t.equal(audioChunksArray([]).toString(), '[]')
-  t.equal(audioChunksArray([b('{"a":1}')]).toString(), '[{"a":1}]')
-  t.equal(audioChunksArray([b('{"a":1}'), b('{"b":2}'), b('{"c":3}')]).toString(), '[{"a":1},{"b":2},{"c":3}]')
+  const joined = (parts: Buffer[]) => Buffer.concat(parts)
+  t.equal(joined(audioChunksArray([])).toString(), '[]')
+  t.equal(joined(audioChunksArray([b('{"a":1}')])).toString(), '[{"a":1}]')
+  t.equal(joined(audioChunksArray([b('{"a":1}'), b('{"b":2}'), b('{"c":3}')])).toString(), '[{"a":1},{"b":2},{"c":3}]')
   const chunks = [0, 1, 2].map((seq) => audioChunkJson(encodeFloat32Base64(sine(10, STEREO_44K, seq * 10)), STEREO_44K, 1000 + seq, seq))
-  const out = audioChunksArray(chunks)
+  const parts = audioChunksArray(chunks)
+  t.ok(chunks.every((c) => parts.includes(c)), 'the chunks\' own Buffers are the pieces')
+  const out = joined(parts)
   const parsed = JSON.parse(out.toString()) as Array<{ sequenceNumber: number, timestamp: number }>
   t.same(parsed.map((c) => c.sequenceNumber), [0, 1, 2])
   t.same(parsed.map((c) => c.timestamp), [1000, 1001, 1002])
