@@ -108,6 +108,11 @@ export function pcm16Matches (piece: Buffer, at: number, sessionIndex: number, s
   return ok && piece.equals(rest.subarray(at - TAG_PCM16_BYTES, at - TAG_PCM16_BYTES + piece.length))
 }
 
+/** The whole 16-bit form of chunk `seq` (what stream.wav carries for it). */
+export function chunkPcm16 (sessionIndex: number, seq: number): Buffer {
+  return Buffer.concat([toPcm16(rawTag(sessionIndex, seq)), pcm16Rest[seq % WAVEFORMS] as Buffer])
+}
+
 /** The audio POST body, as pieces written in order (no 235 KB concatenation per request). */
 export function audioBody (sessionIndex: number, seq: number, timestamp: number): Buffer[] {
   return [
