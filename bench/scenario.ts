@@ -29,12 +29,9 @@ export interface ScenarioOptions {
   wavPerSession?: number
 }
 
-/** One push transport's listeners, summed. */
-export interface PushReport {
-  listeners: number
+/** What every kind of listener reports about the chunks it got, summed over its kind. */
+export interface ChunkCounts {
   failed: number
-  /** Connections that ended other than by the session ending (or had to be cut). */
-  abnormal: number
   chunksExpected: number
   chunksReceived: number
   /** Expected chunks never had (WebSocket: gaps in the sequence numbers; WAV: chunks missing from the stream). */
@@ -42,8 +39,15 @@ export interface PushReport {
   lossPct: number
   duplicates: number
   corrupt: number
-  /** Sharer POST acknowledged -> the listener has the chunk (WAV: its last byte arrived); negative: before the ack. */
+  /** Sharer POST acknowledged -> the listener has the chunk (WAV: its last byte arrived; push: negative = before the ack). */
   deliveryDelayMs: Summary
+}
+
+/** One push transport's listeners, summed. */
+export interface PushReport extends ChunkCounts {
+  listeners: number
+  /** Connections that ended other than by the session ending (or had to be cut). */
+  abnormal: number
   /** Sharer POST sent -> the listener has the chunk. */
   endToEndMs: Summary
   bytesReceived: number
@@ -60,18 +64,10 @@ export interface ScenarioResult {
   audioPollMs: number
   startedAt: string
   endpoints: EndpointReport[]
-  receivers: {
+  receivers: ChunkCounts & {
     receivers: number
-    failed: number
-    chunksExpected: number
-    chunksReceived: number
-    lost: number
-    lossPct: number
-    duplicates: number
-    corrupt: number
     formatMismatches: number
     overlappingPolls: number
-    deliveryDelayMs: Summary
     metadataAgeMs: Summary
   }
   traffic: { bytesInPerS: number, bytesOutPerS: number }
