@@ -39,7 +39,10 @@ export interface ChunkCounts {
   lossPct: number
   duplicates: number
   corrupt: number
-  /** Sharer POST acknowledged -> the listener has the chunk (WAV: its last byte arrived; push: negative = before the ack). */
+  /**
+   * Sharer POST acknowledged -> the listener has the chunk (WAV: its last byte arrived). Push: negative = before
+   * the ack, and only chunks acked in the steady window (joining apart, as joiningDelayMs).
+   */
   deliveryDelayMs: Summary
 }
 
@@ -50,6 +53,8 @@ export interface PushReport extends ChunkCounts {
   abnormal: number
   /** Sharer POST sent -> the listener has the chunk. */
   endToEndMs: Summary
+  /** deliveryDelayMs of chunks acked while listeners were still joining (reported apart, as warm-up). */
+  joiningDelayMs: Summary
   bytesReceived: number
   bytesExpected: number
   readerPauses: number
@@ -102,6 +107,7 @@ function pushReport (tallies: readonly PushTally[]): PushReport {
     corrupt: sum((t) => t.corrupt),
     deliveryDelayMs: summarize(tallies.flatMap((t) => t.delaysMs)),
     endToEndMs: summarize(tallies.flatMap((t) => t.sinceSentMs)),
+    joiningDelayMs: summarize(tallies.flatMap((t) => t.joiningDelaysMs)),
     bytesReceived: sum((t) => t.bytesReceived),
     bytesExpected: sum((t) => t.bytesExpected),
     readerPauses: sum((t) => t.pauses)

@@ -15,7 +15,7 @@ export class RunContext {
   private readonly inflight = new Set<Promise<HttpResult>>()
 
   /** performance.now() from which latency samples count (earlier ones are reported as warm-up). */
-  constructor (private readonly steadyFrom: number) {}
+  constructor (readonly steadyFrom: number) {}
 
   recorder (name: Endpoint): EndpointRecorder {
     let r = this.endpoints.get(name)

@@ -18,11 +18,14 @@ export interface PushTally {
   corrupt: number
   /**
    * Sharer's audio POST acknowledged -> this listener has the chunk, ms, signed: push is written while the POST
-   * is handled, before its response, so it is often negative (chunks acked before the listener joined excluded).
+   * is handled, before its response, so it is often negative. Chunks acked in the steady window only (after the
+   * listener joined and the others had joined too): a level holds when these stay in time.
    */
   delaysMs: number[]
   /** Sharer's audio POST sent -> this listener has the chunk, ms (the same chunks): end to end, never negative. */
   sinceSentMs: number[]
+  /** As delaysMs, for chunks acked after this listener joined but before the steady window (listeners joining). */
+  joiningDelaysMs: number[]
   bytesReceived: number
   /** WAV: the header plus the 16-bit bytes of every expected chunk, i.e. real-time playback of the session. */
   bytesExpected: number
@@ -93,7 +96,7 @@ abstract class PushReceiver {
   tally (): PushTally {
     const t: PushTally = {
       failed: this.failed, abnormal: this.abnormal, expected: 0, received: 0, lost: 0, duplicates: this.duplicates,
-      corrupt: this.corrupt, delaysMs: [], sinceSentMs: [], bytesReceived: this.bytes, bytesExpected: 0, pauses: this.pauses
+      corrupt: this.corrupt, delaysMs: [], sinceSentMs: [], joiningDelaysMs: [], bytesReceived: this.bytes, bytesExpected: 0, pauses: this.pauses
     }
     if (Number.isNaN(this.joinedAt)) return t
     this.sharer.ackedAt.forEach((ack, seq) => {
@@ -103,6 +106,7 @@ abstract class PushReceiver {
       if (got === undefined) { t.lost++; return }
       t.received++
       if (ack <= this.joinedAt) return
+      if (ack < this.ctx.steadyFrom) { t.joiningDelaysMs.push(got - ack); return }
       t.delaysMs.push(got - ack)
       t.sinceSentMs.push(got - (this.sharer.postedAt[seq] ?? ack))
     })

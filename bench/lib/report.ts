@@ -43,7 +43,7 @@ function formatPush (transport: 'WebSocket' | 'stream.wav', p: PushReport): stri
     `received ${p.chunksReceived}, ${wav ? 'missing' : 'dropped (sequence gaps)'} ${p.lost} (${p.lossPct} %), duplicates ${p.duplicates}, ` +
     `corrupt ${p.corrupt}\n  delivery delay ms (sharer POST acked -> ${wav ? 'last byte of the chunk' : 'frame'} received): ` +
     `p50 ${d.p50}, p95 ${d.p95}, p99 ${d.p99}, max ${d.max} (${d.count} chunks; negative: before the POST's response); ` +
-    `from POST sent: p50 ${e.p50}, p99 ${e.p99}, max ${e.max}` +
+    `from POST sent: p50 ${e.p50}, p99 ${e.p99}, max ${e.max}; while listeners joined: p99 ${p.joiningDelayMs.p99} (${p.joiningDelayMs.count})` +
     (wav
       ? `; bytes ${mb(p.bytesReceived)} MB of ${mb(p.bytesExpected)} MB real-time (` +
         `${p.bytesExpected === 0 ? 'NA' : ((p.bytesReceived / p.bytesExpected) * 100).toFixed(2)} %), reader pauses ${p.readerPauses}`
