@@ -35,10 +35,16 @@ export interface RampResult {
   unit: string
 }
 
-/** Why a level failed, or '' when it held: the summary p99 over the limit, any lost chunk, or any error. */
+/**
+ * Why a level failed, or '' when it held: the summary p99 over the limit, any lost chunk, or any error.
+ * Push runs also fail when the end-to-end p99 (POST sent -> listener has the chunk) passes the limit: a delay
+ * measured from the POST's response cannot see a server that is slow to take the POST in the first place.
+ */
 function verdict (r: ScenarioResult, limit: number): string {
   const why: string[] = []
   if (r.summary.p99Ms > limit) why.push(`p99 ${r.summary.p99Ms} ms > ${limit} ms`)
+  const endToEnd = r.push === undefined ? 0 : Math.max(r.push.ws.endToEndMs.p99, r.push.wav.endToEndMs.p99)
+  if (endToEnd > limit) why.push(`end-to-end p99 ${endToEnd} ms > ${limit} ms`)
   if (r.summary.lost > 0) why.push(`${r.summary.lost} chunks lost`)
   if (r.summary.errors > 0) why.push(`${r.summary.errors} errors`)
   return why.join(', ')
