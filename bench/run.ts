@@ -1,6 +1,11 @@
 /**
- * npm run bench -- <s1|s2|s3|ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
+ * npm run bench -- <s1|s2|s3|ramp|push|push-ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
  *                  [--ceiling | --compare-ceiling] [--fast-poll | --audio-poll-ms N] [--levels 1,2,4] [--out DIR]
+ *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS]
+ *
+ * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
+ * push-ramp: raises WebSocket listeners per session over --levels (each level --duration s, 8 by default)
+ * until delivery p99 passes --p99-limit (500 ms) or a chunk is lost; --wav readers stay at every level.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
@@ -12,12 +17,16 @@ import { formatScenario, formatSideBySide, resultLine } from './lib/report.js'
 import { runRamp, type RampResult } from './ramp.js'
 import { runScenario, type ScenarioResult } from './scenario.js'
 
-const SCENARIOS: Record<string, { sessions: number, receiversPerSession: number }> = {
+const SCENARIOS: Record<string, { sessions: number, receiversPerSession: number, ws?: number, wav?: number }> = {
   s1: { sessions: 10, receiversPerSession: 1 },
   s2: { sessions: 5, receiversPerSession: 10 },
   s3: { sessions: 50, receiversPerSession: 5 },
-  ramp: { sessions: 50, receiversPerSession: 0 }
+  ramp: { sessions: 50, receiversPerSession: 0 },
+  push: { sessions: 10, receiversPerSession: 0, ws: 10, wav: 2 },
+  'push-ramp': { sessions: 10, receiversPerSession: 0, ws: 0, wav: 0 }
 }
+const RAMPS = new Set(['ramp', 'push-ramp'])
+const PUSH = new Set(['push', 'push-ramp'])
 
 type Target = 'ceiling' | 'server' | 'url'
 interface Run { target: Target, result: ScenarioResult, ramp?: RampResult }
@@ -34,6 +43,10 @@ const { values, positionals } = parseArgs({
     'fast-poll': { type: 'boolean', default: false },
     'audio-poll-ms': { type: 'string' },
     levels: { type: 'string' },
+    sessions: { type: 'string' },
+    ws: { type: 'string' },
+    wav: { type: 'string' },
+    'p99-limit': { type: 'string' },
     out: { type: 'string', default: join(process.cwd(), 'bench', 'results') }
   }
 })
@@ -44,7 +57,15 @@ if (shape === undefined) {
   console.error(`unknown scenario "${scenario}"; expected one of ${Object.keys(SCENARIOS).join(', ')}`)
   process.exit(2)
 }
-const durationS = Number(values.duration ?? (scenario === 'ramp' ? 15 : 60))
+const defaultDuration: Record<string, number> = { ramp: 15, push: 20, 'push-ramp': 8 }
+const durationS = Number(values.duration ?? defaultDuration[scenario] ?? 60)
+const sessions = Number(values.sessions ?? shape.sessions)
+const wsPerSession = Number(values.ws ?? shape.ws ?? 0)
+const wavPerSession = Number(values.wav ?? shape.wav ?? 0)
+if (PUSH.has(scenario) && (values.ceiling || values['compare-ceiling'])) {
+  console.error(`the ceiling server has no push transports: "${scenario}" runs against the server or --url only`)
+  process.exit(2)
+}
 const audioPollMs = Number(values['audio-poll-ms'] ?? (values['fast-poll'] ? 100 : 400))
 const targets: Target[] = values['compare-ceiling'] ? ['ceiling', 'server'] : values.ceiling ? ['ceiling'] : values.url ? ['url'] : ['server']
 const scripts = {
@@ -67,21 +88,26 @@ async function runTarget (target: Target): Promise<Run> {
     const s = await spawnServer(scripts[target], values.token)
     ;({ url, pid, stop } = s)
   }
-  const base = { url: url as string, token: values.token, sessions: shape!.sessions, durationS, audioPollMs, serverPid: pid }
+  const base = { url: url as string, token: values.token, sessions, durationS, audioPollMs, serverPid: pid, wsPerSession, wavPerSession }
   try {
-    if (scenario !== 'ramp') {
+    if (!RAMPS.has(scenario)) {
       const result = await runScenario({ ...base, scenario: label(target), receiversPerSession: shape!.receiversPerSession })
       console.log(formatScenario(result, target))
       return { target, result }
     }
     const levels = values.levels?.split(',').map(Number)
-    const ramp = await runRamp({ ...base, levels }, (s) => {
+    const push = scenario === 'push-ramp'
+    const p99LimitMs = values['p99-limit'] ? Number(values['p99-limit']) : push ? 500 : undefined
+    const options = { ...base, levels, p99LimitMs, label: scenario, vary: push ? 'wsPerSession' as const : 'receiversPerSession' as const }
+    const ramp = await runRamp(options, (s) => {
       console.log(formatScenario(s.result, target))
-      console.log(`-> level ${s.receiversPerSession} receivers/session ${s.held ? 'held' : `failed: ${s.reason}`}\n`)
+      console.log(`-> level ${s.level} ${push ? 'WebSocket listeners' : 'receivers'}/session ${s.held ? 'held' : `failed: ${s.reason}`}\n`)
     })
     const lastHeld = [...ramp.steps].reverse().find((s) => s.held) ?? ramp.steps[0]
-    console.log(`ramp against ${target}: capacity ${ramp.capacity} receivers/session x ${shape!.sessions} sessions ` +
-      `(${ramp.capacity * shape!.sessions} receivers); ${ramp.bottleneck} ran out of CPU first (${ramp.bottleneckDetail})`)
+    console.log(`${scenario} against ${target}: capacity ${ramp.capacity} ${ramp.unit} x ${sessions} sessions ` +
+      `(${ramp.capacity * sessions} in all${push ? `, plus ${wavPerSession} stream.wav readers/session` : ''}); ` +
+      `${ramp.bottleneck} ran out of CPU first (${ramp.bottleneckDetail})`)
+    console.log(`RAMP scenario=${scenario} capacity=${ramp.capacity} sessions=${sessions} bottleneck=${ramp.bottleneck}`)
     return { target, result: (lastHeld as NonNullable<typeof lastHeld>).result, ramp }
   } finally {
     await stop()
@@ -98,6 +124,6 @@ if (runs.length > 1) console.log(formatSideBySide(runs.map((r) => ({ target: r.t
 mkdirSync(values.out, { recursive: true })
 const file = join(values.out, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform }
-writeFileSync(file, JSON.stringify({ scenario, machine, durationS, audioPollMs, runs }, null, 2))
+writeFileSync(file, JSON.stringify({ scenario, machine, durationS, audioPollMs, sessions, wsPerSession, wavPerSession, runs }, null, 2))
 console.log(`results written to ${file}`)
 for (const r of runs) console.log(resultLine(label(r.target), r.result))

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { PERIODIC, RunContext } from './lib/context.js'
 import { cpuSeconds, machineBusySeconds, memoryMb } from './lib/proc.js'
+import { CLOSE_WAIT_MS, WavListener, WsListener, type PushTally } from './lib/push-receivers.js'
 import { Receiver } from './lib/receiver.js'
 import { sleepUntil } from './lib/scheduler.js'
 import { Sharer } from './lib/sharer.js'
@@ -23,6 +24,40 @@ export interface ScenarioOptions {
   audioPollMs?: number
   /** When known, the server's CPU and RSS are read from /proc/<pid>. */
   serverPid?: number
+  /** Push listeners per session: WebSocket receivers and real-time stream.wav readers (default 0). */
+  wsPerSession?: number
+  wavPerSession?: number
+}
+
+/** What every kind of listener reports about the chunks it got, summed over its kind. */
+export interface ChunkCounts {
+  failed: number
+  chunksExpected: number
+  chunksReceived: number
+  /** Expected chunks never had (WebSocket: gaps in the sequence numbers; WAV: chunks missing from the stream). */
+  lost: number
+  lossPct: number
+  duplicates: number
+  corrupt: number
+  /**
+   * Sharer POST acknowledged -> the listener has the chunk (WAV: its last byte arrived). Push: negative = before
+   * the ack, and only chunks acked in the steady window (joining apart, as joiningDelayMs).
+   */
+  deliveryDelayMs: Summary
+}
+
+/** One push transport's listeners, summed. */
+export interface PushReport extends ChunkCounts {
+  listeners: number
+  /** Connections that ended other than by the session ending (or had to be cut). */
+  abnormal: number
+  /** Sharer POST sent -> the listener has the chunk. */
+  endToEndMs: Summary
+  /** deliveryDelayMs of chunks acked while listeners were still joining (reported apart, as warm-up). */
+  joiningDelayMs: Summary
+  bytesReceived: number
+  bytesExpected: number
+  readerPauses: number
 }
 
 export interface ScenarioResult {
@@ -34,18 +69,10 @@ export interface ScenarioResult {
   audioPollMs: number
   startedAt: string
   endpoints: EndpointReport[]
-  receivers: {
+  receivers: ChunkCounts & {
     receivers: number
-    failed: number
-    chunksExpected: number
-    chunksReceived: number
-    lost: number
-    lossPct: number
-    duplicates: number
-    corrupt: number
     formatMismatches: number
     overlappingPolls: number
-    deliveryDelayMs: Summary
     metadataAgeMs: Summary
   }
   traffic: { bytesInPerS: number, bytesOutPerS: number }
@@ -53,7 +80,45 @@ export interface ScenarioResult {
   /** CPU in % of one core over the steady window: all cores busy, and what neither side used (other work). */
   machine: { cores: number, busyCpuPct: number, othersCpuPct: number }
   generator: { cpuPct: number, sendLatenessMs: Summary }
-  summary: { p99Ms: number, lossPct: number, errors: number }
+  /** Only when the run had push listeners. */
+  push?: { wsPerSession: number, wavPerSession: number, ws: PushReport, wav: PushReport }
+  /**
+   * p99Ms: the worst periodic endpoint p99 (polling runs) or the worst push delivery delay p99 (push runs);
+   * lost/lossPct: chunks lost by pollers and push listeners together.
+   */
+  summary: { p99Ms: number, lossPct: number, lost: number, errors: number }
+}
+
+const lossPctOf = (lost: number, expected: number): number => (expected === 0 ? 0 : Math.round((lost / expected) * 1e6) / 1e4)
+
+function pushReport (tallies: readonly PushTally[]): PushReport {
+  const sum = (f: (t: PushTally) => number): number => tallies.reduce((a, t) => a + f(t), 0)
+  const expected = sum((t) => t.expected)
+  const lost = sum((t) => t.lost)
+  return {
+    listeners: tallies.length,
+    failed: tallies.filter((t) => t.failed).length,
+    abnormal: tallies.filter((t) => t.abnormal).length,
+    chunksExpected: expected,
+    chunksReceived: sum((t) => t.received),
+    lost,
+    lossPct: lossPctOf(lost, expected),
+    duplicates: sum((t) => t.duplicates),
+    corrupt: sum((t) => t.corrupt),
+    deliveryDelayMs: summarize(tallies.flatMap((t) => t.delaysMs)),
+    endToEndMs: summarize(tallies.flatMap((t) => t.sinceSentMs)),
+    joiningDelayMs: summarize(tallies.flatMap((t) => t.joiningDelaysMs)),
+    bytesReceived: sum((t) => t.bytesReceived),
+    bytesExpected: sum((t) => t.bytesExpected),
+    readerPauses: sum((t) => t.pauses)
+  }
+}
+
+/** Resolves when every promise settled or `ms` passed, whichever is first. */
+async function settleWithin (promises: ReadonlyArray<Promise<unknown>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([Promise.allSettled(promises), new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
 }
 
 // Consecutive ids from a random base, never reused within a process (ramp levels start fresh sessions).
@@ -64,8 +129,9 @@ const JOIN_SPREAD = 1000
 
 /**
  * Runs one load scenario against `url` and measures it. Timeline (performance.now()):
- * t0: sharers start (staggered over 500 ms); t0+1 s: receivers join (staggered over 1 s);
- * t0+duration: sharers stop posting; receivers keep polling a little longer to drain, then sharers stop.
+ * t0: sharers start (staggered over 500 ms); t0+1 s: receivers and push listeners join (staggered over 1 s);
+ * t0+duration: sharers stop posting; receivers keep polling a little longer to drain, then sharers stop,
+ * which ends the sessions and with them every push connection.
  * The steady window starts 1 s after the last receiver joined (or mid-run for very short runs): CPU,
  * latency and lateness percentiles cover it; earlier latencies are reported apart as warm-up.
  */
@@ -83,12 +149,32 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   sharers.forEach((s, i) => s.begin(t0 + (i / o.sessions) * 500, audioEnd))
   const receivers: Receiver[] = []
   const running: Array<Promise<void>> = []
-  const total = o.sessions * o.receiversPerSession
+  const wsPer = o.wsPerSession ?? 0
+  const wavPer = o.wavPerSession ?? 0
+  const ws: WsListener[] = []
+  const wav: WavListener[] = []
+  const pushRunning: Array<Promise<void>> = []
+  const perSession = o.receiversPerSession + wsPer + wavPer
+  const total = o.sessions * perSession
   sharers.forEach((s, i) => {
-    for (let r = 0; r < o.receiversPerSession; r++) {
-      const rc = new Receiver(ctx, o.url, { ...headers, 'x-client-id': `bench-${runTag}-${s.sessionId}-${r}` }, s)
-      receivers.push(rc)
-      running.push(rc.run(t0 + JOIN_AT + ((i * o.receiversPerSession + r) / total) * JOIN_SPREAD, audioEnd, pollEnd, audioPollMs))
+    for (let r = 0; r < perSession; r++) {
+      const joinAt = t0 + JOIN_AT + ((i * perSession + r) / total) * JOIN_SPREAD
+      const clientHeaders = { ...headers, 'x-client-id': `bench-${runTag}-${s.sessionId}-${r}` }
+      if (r < o.receiversPerSession) {
+        const rc = new Receiver(ctx, o.url, clientHeaders, s)
+        receivers.push(rc)
+        running.push(rc.run(joinAt, audioEnd, pollEnd, audioPollMs))
+        continue
+      }
+      if (r < o.receiversPerSession + wsPer) {
+        const l = new WsListener(ctx, o.url, clientHeaders, s)
+        ws.push(l)
+        pushRunning.push(l.run(joinAt))
+      } else {
+        const l = new WavListener(ctx, o.url, clientHeaders, s)
+        wav.push(l)
+        pushRunning.push(l.run(joinAt))
+      }
     }
   })
 
@@ -105,8 +191,10 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   await Promise.all(running)
   await ctx.drain()
   await Promise.all(sharers.map((s) => s.stop()))
+  await settleWithin(pushRunning, CLOSE_WAIT_MS)
   const elapsedS = (performance.now() - t0) / 1000
   for (const r of receivers) r.close()
+  for (const l of [...ws, ...wav]) l.close()
 
   const tallies = receivers.map((r) => r.tally())
   const sum = (f: (t: (typeof tallies)[number]) => number): number => tallies.reduce((a, t) => a + f(t), 0)
@@ -114,7 +202,13 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   const chunksExpected = sum((t) => t.expected)
   const lost = sum((t) => t.lost)
   const corrupt = sum((t) => t.corrupt)
-  const lossPct = chunksExpected === 0 ? 0 : Math.round((lost / chunksExpected) * 1e6) / 1e4
+  const lossPct = lossPctOf(lost, chunksExpected)
+  const push = ws.length + wav.length === 0
+    ? undefined
+    : { wsPerSession: wsPer, wavPerSession: wavPer, ws: pushReport(ws.map((l) => l.tally())), wav: pushReport(wav.map((l) => l.tally())) }
+  const pushLost = push === undefined ? 0 : push.ws.lost + push.wav.lost
+  const pushExpected = push === undefined ? 0 : push.ws.chunksExpected + push.wav.chunksExpected
+  const pushP99 = push === undefined ? [] : [push.ws, push.wav].filter((p) => p.deliveryDelayMs.count > 0).map((p) => p.deliveryDelayMs.p99)
   const mem = o.serverPid ? memoryMb(o.serverPid) : undefined
   const periodicP99 = endpoints.filter((e) => PERIODIC.includes(e.endpoint as (typeof PERIODIC)[number])).map((e) => e.latencyMs.p99)
 
@@ -151,11 +245,15 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
       cpuPct: genCpuPct,
       sendLatenessMs: summarize([...ctx.endpoints.values()].flatMap((r) => r.lateness))
     },
+    ...(push === undefined ? {} : { push }),
     summary: {
-      p99Ms: Math.max(0, ...periodicP99),
-      lossPct,
-      // HTTP failures (non-2xx, resets, timeouts) plus chunks whose bytes or fields differed from what was sent.
-      errors: endpoints.reduce((a, e) => a + e.errors, 0) + corrupt
+      p99Ms: push === undefined || pushP99.length === 0 ? Math.max(0, ...periodicP99) : Math.max(...pushP99),
+      lossPct: lossPctOf(lost + pushLost, chunksExpected + pushExpected),
+      lost: lost + pushLost,
+      // HTTP failures (non-2xx, resets, timeouts, refused upgrades), chunks whose bytes or fields differed from
+      // what was sent (and bad WAV headers), and push connections that ended before their session did.
+      errors: endpoints.reduce((a, e) => a + e.errors, 0) + corrupt +
+        (push === undefined ? 0 : push.ws.corrupt + push.wav.corrupt + push.ws.abnormal + push.wav.abnormal)
     }
   }
 }

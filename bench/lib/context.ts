@@ -3,6 +3,7 @@ import { EndpointRecorder } from './stats.js'
 import type { HttpClient, HttpResult } from './http-client.js'
 
 export type Endpoint = 'POST start' | 'POST metadata' | 'POST audio' | 'POST stop' | 'GET status' | 'GET metadata' | 'GET audio'
+  | 'WS connect' | 'GET stream.wav'
 
 /** The periodic endpoints: the ones the 50 ms p99 target applies to. */
 export const PERIODIC: readonly Endpoint[] = ['POST metadata', 'POST audio', 'GET metadata', 'GET audio']
@@ -14,7 +15,7 @@ export class RunContext {
   private readonly inflight = new Set<Promise<HttpResult>>()
 
   /** performance.now() from which latency samples count (earlier ones are reported as warm-up). */
-  constructor (private readonly steadyFrom: number) {}
+  constructor (readonly steadyFrom: number) {}
 
   recorder (name: Endpoint): EndpointRecorder {
     let r = this.endpoints.get(name)

@@ -3,6 +3,8 @@
  * the first 12 bytes (3 float32 samples) carry a tag, the remaining 176,388 bytes are one of a few
  * precomputed waveforms. 12 and 176,388 are multiples of 3, so base64(tag) + base64(rest) is exactly
  * base64(chunk), and a receiver can check every byte without the sharer keeping chunks around.
+ * Push receivers get the same chunk as raw float32 (WebSocket) or as 16-bit PCM (stream.wav); both forms
+ * are precomputed here too, so every byte they get is checked with a memcmp, never decoded.
  */
 
 export const SAMPLES_PER_CHUNK = 44_100
@@ -22,8 +24,8 @@ function prng (seed: number): () => number {
   }
 }
 
-/** base64 of bytes 12.. of each waveform: stereo sines with a little noise, like decoded music. */
-const restOfChunk: Buffer[] = Array.from({ length: WAVEFORMS }, (_, w) => {
+/** Bytes 12.. of each waveform as float32: stereo sines with a little noise, like decoded music. */
+const rawRest: Buffer[] = Array.from({ length: WAVEFORMS }, (_, w) => {
   const rnd = prng(w + 1)
   const pcm = Buffer.alloc(CHUNK_BYTES)
   for (let i = 0; i < SAMPLES_PER_CHUNK; i += 2) {
@@ -33,19 +35,44 @@ const restOfChunk: Buffer[] = Array.from({ length: WAVEFORMS }, (_, w) => {
     pcm.writeFloatLE(l, i * 4)
     pcm.writeFloatLE(r, i * 4 + 4)
   }
-  return Buffer.from(pcm.subarray(TAG_BYTES).toString('base64'), 'latin1')
+  return pcm.subarray(TAG_BYTES)
 })
+/** The same, base64 (what the JSON body and the GET audio answer carry). */
+const restOfChunk: Buffer[] = rawRest.map((raw) => Buffer.from(raw.toString('base64'), 'latin1'))
+
+/**
+ * float32 -> 16-bit little-endian PCM as stream.wav is specified: clamp to [-1, 1], scale by 32767, round.
+ * Written here from the README, not imported from the server, so the bench checks the server's conversion.
+ */
+function toPcm16 (float32: Buffer): Buffer {
+  const out = Buffer.alloc(float32.length / 2)
+  for (let i = 0; i < float32.length / 4; i++) {
+    const s = Math.max(-1, Math.min(1, float32.readFloatLE(i * 4)))
+    out.writeInt16LE(Math.round(s * 32767), i * 2)
+  }
+  return out
+}
+const pcm16Rest: Buffer[] = rawRest.map(toPcm16)
+
+/** Bytes of one chunk in stream.wav (44,100 samples of 16 bits). */
+export const CHUNK_PCM16_BYTES = SAMPLES_PER_CHUNK * 2
+const TAG_PCM16_BYTES = TAG_BYTES / 2
 
 /** base64 length of one chunk's `data` (235,200 characters). */
 export const CHUNK_B64_LENGTH = 16 + (restOfChunk[0]?.length ?? 0)
 
-/** The 16 base64 characters that open chunk `seq` of session `sessionIndex`. */
-export function chunkTag (sessionIndex: number, seq: number): Buffer {
+/** The 12 float32 bytes (3 samples) that open chunk `seq` of session `sessionIndex`. */
+function rawTag (sessionIndex: number, seq: number): Buffer {
   const tag = Buffer.alloc(TAG_BYTES)
   tag.writeFloatLE((sessionIndex + 1) / 4096, 0)
   tag.writeFloatLE((seq % 1_000_000) / 1_000_000, 4)
   tag.writeFloatLE(0.25, 8)
-  return Buffer.from(tag.toString('base64'), 'latin1')
+  return tag
+}
+
+/** The 16 base64 characters that open chunk `seq` of session `sessionIndex`. */
+export function chunkTag (sessionIndex: number, seq: number): Buffer {
+  return Buffer.from(rawTag(sessionIndex, seq).toString('base64'), 'latin1')
 }
 
 export function chunkRest (seq: number): Buffer {
@@ -56,6 +83,34 @@ export function chunkRest (seq: number): Buffer {
 export function chunkMatches (data: Buffer, sessionIndex: number, seq: number): boolean {
   if (data.length !== CHUNK_B64_LENGTH) return false
   return data.subarray(0, 16).equals(chunkTag(sessionIndex, seq)) && data.subarray(16).equals(chunkRest(seq))
+}
+
+/** True when `pcm` (a WebSocket frame's float32 bytes) is exactly the chunk the sharer sent. */
+export function pcmMatches (pcm: Buffer, sessionIndex: number, seq: number): boolean {
+  if (pcm.length !== CHUNK_BYTES) return false
+  return pcm.subarray(0, TAG_BYTES).equals(rawTag(sessionIndex, seq)) && pcm.subarray(TAG_BYTES).equals(rawRest[seq % WAVEFORMS] as Buffer)
+}
+
+/**
+ * The 16-bit form of chunk `seq`, in two pieces (the 6-byte tag, then the shared rest), for a stream reader
+ * that checks bytes as they arrive: `pcm16Matches(piece, at, ...)` compares `piece` with bytes `at..` of it.
+ */
+export function pcm16Matches (piece: Buffer, at: number, sessionIndex: number, seq: number): boolean {
+  if (at + piece.length > CHUNK_PCM16_BYTES) return false
+  const rest = pcm16Rest[seq % WAVEFORMS] as Buffer
+  let ok = true
+  if (at < TAG_PCM16_BYTES) {
+    const n = Math.min(piece.length, TAG_PCM16_BYTES - at)
+    ok = piece.subarray(0, n).equals(toPcm16(rawTag(sessionIndex, seq)).subarray(at, at + n))
+    piece = piece.subarray(n)
+    at += n
+  }
+  return ok && piece.equals(rest.subarray(at - TAG_PCM16_BYTES, at - TAG_PCM16_BYTES + piece.length))
+}
+
+/** The whole 16-bit form of chunk `seq` (what stream.wav carries for it). */
+export function chunkPcm16 (sessionIndex: number, seq: number): Buffer {
+  return Buffer.concat([toPcm16(rawTag(sessionIndex, seq)), pcm16Rest[seq % WAVEFORMS] as Buffer])
 }
 
 /** The audio POST body, as pieces written in order (no 235 KB concatenation per request). */

@@ -1,4 +1,4 @@
-import type { ScenarioResult } from '../scenario.js'
+import type { PushReport, ScenarioResult } from '../scenario.js'
 
 const pad = (v: unknown, w: number): string => String(v).padStart(w)
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1)
@@ -7,8 +7,9 @@ const na = (v: number | null): string => (v === null ? 'NA' : String(v))
 /** The human-readable table for one run. */
 export function formatScenario (r: ScenarioResult, target: string): string {
   const lines = [
-    `== ${r.scenario} against ${target} (${r.url}): ${r.sessions} sessions x ${r.receiversPerSession} receivers, ` +
-      `${r.durationS} s, audio poll ${r.audioPollMs} ms`,
+    `== ${r.scenario} against ${target} (${r.url}): ${r.sessions} sessions x ${r.receiversPerSession} receivers` +
+      (r.push === undefined ? '' : ` + ${r.push.wsPerSession} WebSocket + ${r.push.wavPerSession} stream.wav listeners`) +
+      `, ${r.durationS} s, audio poll ${r.audioPollMs} ms`,
     `${'endpoint'.padEnd(14)}${pad('requests', 9)}${pad('req/s', 8)}${pad('p50', 8)}${pad('p95', 8)}${pad('p99', 8)}${pad('max', 8)}` +
       `${pad('late99', 8)}${pad('warm99', 8)}${pad('errors', 7)}  statuses`,
     '  (latency ms, request start to last byte, steady window; late99 = send lateness p99; warm99 = p99 while receivers joined)'
@@ -25,12 +26,28 @@ export function formatScenario (r: ScenarioResult, target: string): string {
       `(${x.lossPct} %), duplicates ${x.duplicates}, corrupt ${x.corrupt}, format mismatches ${x.formatMismatches}, overlapping polls ${x.overlappingPolls}`,
     `delivery delay ms (sharer POST acked -> first receipt): p50 ${x.deliveryDelayMs.p50}, p95 ${x.deliveryDelayMs.p95}, max ${x.deliveryDelayMs.max}; ` +
       `metadata age ms at receipt: p50 ${x.metadataAgeMs.p50}, p95 ${x.metadataAgeMs.p95}, max ${x.metadataAgeMs.max}`,
+    ...(r.push === undefined ? [] : [formatPush('WebSocket', r.push.ws), formatPush('stream.wav', r.push.wav)]),
     `traffic (generator side, bodies): in ${mb(r.traffic.bytesInPerS)} MB/s, out ${mb(r.traffic.bytesOutPerS)} MB/s`,
     `server pid ${na(r.server.pid)}: CPU ${na(r.server.cpuPct)} % of one core, RSS ${na(r.server.rssMb)} MB (peak ${na(r.server.peakRssMb)} MB); ` +
       `generator: CPU ${r.generator.cpuPct} %, send lateness p50 ${r.generator.sendLatenessMs.p50} / p99 ${r.generator.sendLatenessMs.p99} / max ${r.generator.sendLatenessMs.max} ms`,
     `machine (${r.machine.cores} cores): ${r.machine.busyCpuPct} % busy (100 % = one core), of which ${r.machine.othersCpuPct} % by other processes`
   )
   return lines.join('\n')
+}
+
+function formatPush (transport: 'WebSocket' | 'stream.wav', p: PushReport): string {
+  const d = p.deliveryDelayMs
+  const e = p.endToEndMs
+  const wav = transport === 'stream.wav'
+  return `${transport} listeners ${p.listeners} (failed ${p.failed}, ended early ${p.abnormal}): chunks expected ${p.chunksExpected}, ` +
+    `received ${p.chunksReceived}, ${wav ? 'missing' : 'dropped (sequence gaps)'} ${p.lost} (${p.lossPct} %), duplicates ${p.duplicates}, ` +
+    `corrupt ${p.corrupt}\n  delivery delay ms (sharer POST acked -> ${wav ? 'last byte of the chunk' : 'frame'} received): ` +
+    `p50 ${d.p50}, p95 ${d.p95}, p99 ${d.p99}, max ${d.max} (${d.count} chunks; negative: before the POST's response); ` +
+    `from POST sent: p50 ${e.p50}, p99 ${e.p99}, max ${e.max}; while listeners joined: p99 ${p.joiningDelayMs.p99} (${p.joiningDelayMs.count})` +
+    (wav
+      ? `; bytes ${mb(p.bytesReceived)} MB of ${mb(p.bytesExpected)} MB real-time (` +
+        `${p.bytesExpected === 0 ? 'NA' : ((p.bytesReceived / p.bytesExpected) * 100).toFixed(2)} %), reader pauses ${p.readerPauses}`
+      : '')
 }
 
 /** Key figures of several runs of the same scenario, one column per target. */

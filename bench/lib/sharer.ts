@@ -16,6 +16,8 @@ const TOTAL_SECONDS = 215.4
 export class Sharer {
   /** performance.now() at which the audio POST for seq got a 2xx; undefined if it failed. */
   readonly ackedAt: Array<number | undefined> = []
+  /** performance.now() at which that acknowledged POST was sent (push listeners may have the chunk before its ack). */
+  readonly postedAt: Array<number | undefined> = []
   readonly sentTimestamp: number[] = []
   private readonly client: HttpClient
   private started: Promise<boolean> | undefined
@@ -61,7 +63,9 @@ export class Sharer {
     const timestamp = Date.now()
     this.sentTimestamp[seq] = timestamp
     const res = await this.ctx.send(this.client, 'POST audio', `/api/share/${this.sessionId}/audio`, audioBody(this.index, seq, timestamp), lateness)
-    if (res.ok) this.ackedAt[seq] = res.endedAt
+    if (!res.ok) return
+    this.ackedAt[seq] = res.endedAt
+    this.postedAt[seq] = res.startedAt
   }
 
   async stop (): Promise<void> {

@@ -57,7 +57,8 @@ export class EndpointRecorder {
     this.statuses.set(String(status), (this.statuses.get(String(status)) ?? 0) + 1)
     this.bytesIn += bytesIn
     this.bytesOut += bytesOut
-    const ok = typeof status === 'number' && status >= 200 && status < 300
+    // 101: a WebSocket upgrade accepted.
+    const ok = typeof status === 'number' && ((status >= 200 && status < 300) || status === 101)
     if (!ok) this.errors++
     return ok
   }
