@@ -99,3 +99,13 @@ t.test('metrics: on and open by default; METRICS_TOKEN protects /metrics; METRIC
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_TOKEN: 'Bearer ' }), /METRICS_TOKEN/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_ENABLED: 'maybe' }), /METRICS_ENABLED/)
 })
+
+t.test('INSTANCE_ID: as given, else unique per process (host name + random suffix); bad names refused', async (t) => {
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'ms-1' }).instanceId, 'ms-1')
+  const a = loadConfig({ BEARER_TOKEN: 'x' }).instanceId
+  const b = loadConfig({ BEARER_TOKEN: 'x' }).instanceId
+  t.match(a, /^[A-Za-z0-9._-]+-[0-9a-f]{8}$/)
+  t.not(a, b, 'two processes on one host never share a default id')
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'has space' }), /INSTANCE_ID/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'x'.repeat(65) }), /INSTANCE_ID/)
+})
