@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { SessionRegistry, SessionSnapshot } from './session-registry.js'
-import { parseEnded, parseSession, snapshotKeys, type AudioEntry } from './snapshot-schema.js'
+import type { EndedSession } from './session-registry.js'
+import { ENDED_KEY, parseEnded, parseSession, SESSION_KEY, snapshotKeys, type AudioEntry } from './snapshot-schema.js'
 import {
   claimOwner, EPOCH_KEY, HEARTBEAT_KEY, HEARTBEAT_TTL_MS, heartbeatKey, type ClaimBook, type ScriptReply
 } from './cluster-claims.js'
@@ -265,20 +266,42 @@ export class ClusterDirectory {
     return result
   }
 
-  /** Every active session snapshot in Redis with its owner, and the live instances (for the cluster-wide list). */
-  async listCluster (sessionIds: readonly string[]): Promise<{ sessions: ClusterSession[], instances: string[] }> {
-    const instances: string[] = []
+  /** Every key name matching `pattern` whose first capture group `re` extracts (SCAN, never KEYS). */
+  async #scan (pattern: string, res: readonly RegExp[]): Promise<string[][]> {
+    const found = res.map(() => new Set<string>())
     let cursor = '0'
     do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', 'instance:*:heartbeat', 'COUNT', 1000)
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
       cursor = next
       for (const key of keys) {
-        const m = HEARTBEAT_KEY.exec(key)
-        if (m) instances.push(m[1]!)
+        res.forEach((re, i) => {
+          const m = re.exec(key)
+          if (m) found[i]!.add(m[1]!)
+        })
       }
     } while (cursor !== '0')
+    return found.map((set) => [...set].sort())
+  }
+
+  /**
+   * The whole cluster as Redis knows it, for operators: every active session snapshot with its owner,
+   * the ended markers, and the live instances. Reads as many keys as there are sessions: not for polling.
+   */
+  async listCluster (): Promise<{ sessions: ClusterSession[], ended: EndedSession[], instances: string[] }> {
+    const [instances] = await this.#scan('instance:*:heartbeat', [HEARTBEAT_KEY]) as [string[]]
+    const [sessionIds, endedIds] = await this.#scan('session:*', [SESSION_KEY, ENDED_KEY]) as [string[], string[]]
     const live = new Set(instances)
     const sessions: ClusterSession[] = []
+    const ended: EndedSession[] = []
+    for (const batch of batches(endedIds)) {
+      const pipeline = this.client.pipeline()
+      for (const id of batch) pipeline.hgetall(snapshotKeys(id).ended)
+      const replies = unwrap(await pipeline.exec())
+      batch.forEach((id, i) => {
+        const marker = parseEnded(id, replies[i] as Record<string, string>)
+        if (marker !== undefined) ended.push(marker)
+      })
+    }
     for (const batch of batches(sessionIds)) {
       const pipeline = this.client.pipeline()
       for (const id of batch) {
@@ -296,7 +319,7 @@ export class ClusterDirectory {
         sessions.push({ id, hash, title: title ?? null, artist: artist ?? null, instanceId: owner, ownerAlive: owner !== null && live.has(owner) })
       })
     }
-    return { sessions, instances: instances.sort() }
+    return { sessions, ended: ended.sort((a, b) => a.endedAt - b.endedAt), instances }
   }
 }
 
