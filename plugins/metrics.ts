@@ -52,6 +52,9 @@ const metrics: FastifyPluginAsync = async (app) => {
 
   // Gauges read from the registry at scrape time: nothing to keep in step on the hot path, and the
   // per-session series of an ended session are gone at the next scrape.
+  // Which instance this is: behind a load balancer every instance is scraped on its own.
+  new Gauge({ name: name('instance_info'), help: 'Always 1; the instance_id label names the instance (INSTANCE_ID).', labelNames: ['instance_id'], registers })
+    .set({ instance_id: app.config.instanceId }, 1)
   new Gauge({
     name: name('active_sessions'),
     help: 'Sharing sessions currently active.',

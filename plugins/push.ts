@@ -35,6 +35,7 @@ const push: FastifyPluginAsync = async (app) => {
 
   app.sessions.events.on('audio', (session) => waiters.wake(session.id, 'audio'))
   app.sessions.events.on('ended', (ended) => waiters.wake(ended.id, 'ended'))
+  app.sessions.events.on('moved', (session) => waiters.wake(session.id, 'moved'))
 
   let closing = false
   await app.register(websocket, {

@@ -1,10 +1,9 @@
-import { hostname } from 'node:os'
-import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
 import { AppError } from '../src/errors.js'
 import { RedisSnapshot } from '../src/lib/redis-snapshot.js'
+import { HEARTBEAT_INTERVAL_MS } from '../src/lib/cluster-claims.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,9 +23,10 @@ const MAX_RECONNECT_DELAY_MS = 2_000
 const newClaims = new WeakSet<FastifyRequest>()
 
 /**
- * Optional: registered only when REDIS_URL is set. Restores the sessions Redis holds before the server
- * listens, mirrors every change to Redis on a timer (never inside a request), claims session ids on start,
- * and reports itself in GET /health.
+ * Optional: registered only when REDIS_URL is set. Restores the sessions Redis holds (this instance's and
+ * orphans) before the server listens, mirrors every change to Redis on a timer (never inside a request),
+ * claims session ids on start, keeps this instance's heartbeat, takes over sessions of other instances
+ * when their requests arrive here (cluster), and reports itself in GET /health.
  */
 const redisSnapshot: FastifyPluginAsync = async (app) => {
   const { redisUrl, redis, sessions } = app.config
@@ -46,7 +46,7 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
     endedRetentionMs: sessions.endedRetentionMs,
     snapshotAudio: redis.snapshotAudio,
     connectTimeoutMs: redis.connectTimeoutMs,
-    instanceId: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`
+    instanceId: app.config.instanceId
   }, log)
   app.decorate('redisSnapshot', snapshot)
   app.healthChecks.add('redis', () => snapshot.health())
@@ -55,11 +55,26 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
   await snapshot.start()
 
   const timer = setInterval(() => { void snapshot.tick() }, redis.flushIntervalMs).unref()
+  // The heartbeat says this instance is alive, and checks that the sessions it holds are still its own.
+  const beat = () => { if (snapshot.degradedReason === undefined) void snapshot.directory.heartbeat() }
+  beat()
+  const heartbeat = setInterval(beat, HEARTBEAT_INTERVAL_MS).unref()
   // Registered after the session registry, so this runs before it clears: the final flush sees every session.
   app.addHook('onClose', async () => {
     clearInterval(timer)
+    clearInterval(heartbeat)
     await snapshot.close()
   })
+
+  // Which instance answered: behind a load balancer, for operators and the cluster tests.
+  app.addHook('onSend', async (_request, reply) => { reply.header('x-instance-id', app.config.instanceId) })
+
+  // A session this instance does not hold may be in Redis (another instance died, or the load balancer
+  // moved it here): take it over before the route looks it up. Sessions held in memory cost nothing here.
+  const adopt: preHandlerAsyncHookHandler = async (request) => {
+    const { sessionId } = request.params as { sessionId?: string }
+    if (sessionId !== undefined && app.sessions.lookup(sessionId).state === 'unknown') await snapshot.directory.adopt(sessionId)
+  }
 
   // Claiming costs one round trip, on the start route only: the hooks are attached to that route alone.
   const claim: preHandlerAsyncHookHandler = async (request) => {
@@ -72,6 +87,7 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
     if (newClaims.has(request) && reply.statusCode >= 300) await snapshot.release((request.body as { sessionId: string }).sessionId)
   }
   app.addHook('onRoute', (route) => {
+    if (route.url.includes(':sessionId')) route.preHandler = [adopt, ...toArray(route.preHandler)]
     if (route.config?.claimsSessionId !== true) return
     route.preHandler = [...toArray(route.preHandler), claim]
     route.onResponse = [...toArray(route.onResponse), releaseIfFailed]

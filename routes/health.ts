@@ -19,6 +19,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
     const memory = process.memoryUsage()
     return {
       ...app.healthChecks.report(),
+      instanceId: app.config.instanceId,
       activeSessions: app.sessions.activeCount,
       uptime: Math.round(process.uptime() * 10) / 10,
       memoryUsage: { used: toMb(memory.heapUsed), total: toMb(memory.heapTotal), rss: toMb(memory.rss) },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { WRITE_GUARD_MODES, type WriteGuardMode } from './lib/sharer-guard.js'
@@ -23,6 +24,7 @@ export const EnvSchema = Type.Object({
   REDIS_SNAPSHOT_AUDIO: Type.Boolean({ default: true, description: 'also mirror the recent audio to Redis (the heavy part)' }),
   REDIS_FLUSH_INTERVAL_MS: Int(250, 10, 10_000, 'snapshot writes per session are coalesced into one pipeline this often'),
   REDIS_CONNECT_TIMEOUT_MS: Int(2000, 100, 60_000, 'how long start-up waits for Redis before serving without it'),
+  INSTANCE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'this instance\'s name in a cluster (claims, heartbeat, /health, /metrics); hostname + random suffix when unset' })),
   MAX_SESSIONS: Int(50, 1, 100_000, 'active sessions at most'),
   AUDIO_BUFFER_SECONDS: Num(5, 0.5, 60, 'seconds of audio kept per session'),
   JOIN_BURST_SECONDS: Num(2, 0, 60, 'seconds of audio a new receiver (since=-1) starts with'),
@@ -72,6 +74,8 @@ export interface AppConfig {
   /** True when no BEARER_TOKEN was given and one was generated for this run. */
   tokenGenerated: boolean
   redisUrl: string | undefined
+  /** Which instance this is: in Redis claims and heartbeats, /health, /metrics and X-Instance-Id. */
+  instanceId: string
   redis: {
     snapshotAudio: boolean
     flushIntervalMs: number
@@ -139,6 +143,12 @@ export function stripBearerScheme (value: string): string {
   return (match ? trimmed.slice(match[0].length) : trimmed).trim()
 }
 
+/** Unique per process: the host name (as allowed in an instance id) plus a random suffix. */
+function defaultInstanceId (): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 48) || 'instance'
+  return `${host}-${randomBytes(4).toString('hex')}`
+}
+
 /**
  * Reads the configuration from an environment (pure apart from generating a token when none is set).
  * Throws one ConfigError naming every bad variable.
@@ -187,6 +197,7 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     bearerToken,
     tokenGenerated,
     redisUrl: e.REDIS_URL,
+    instanceId: e.INSTANCE_ID ?? defaultInstanceId(),
     redis: {
       snapshotAudio: e.REDIS_SNAPSHOT_AUDIO,
       flushIntervalMs: e.REDIS_FLUSH_INTERVAL_MS,

@@ -106,3 +106,13 @@ t.test('SESSION_WRITE_GUARD: key-or-address by default, key, off; anything else 
   t.equal(loadConfig({ BEARER_TOKEN: 'x', SESSION_WRITE_GUARD: 'off' }).writeGuard, 'off')
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', SESSION_WRITE_GUARD: 'address' }), /SESSION_WRITE_GUARD="address": expected one of key-or-address, key, off/)
 })
+
+t.test('INSTANCE_ID: as given, else unique per process (host name + random suffix); bad names refused', async (t) => {
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'ms-1' }).instanceId, 'ms-1')
+  const a = loadConfig({ BEARER_TOKEN: 'x' }).instanceId
+  const b = loadConfig({ BEARER_TOKEN: 'x' }).instanceId
+  t.match(a, /^[A-Za-z0-9._-]+-[0-9a-f]{8}$/)
+  t.not(a, b, 'two processes on one host never share a default id')
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'has space' }), /INSTANCE_ID/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'x'.repeat(65) }), /INSTANCE_ID/)
+})

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import type { ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { findBinary } from './system-binary.js'
 import { freePort } from '../bench/lib/proc.js'
+import { spawnRedisServer, stopChild } from '../bench/lib/cluster.js'
 
 export { freePort }
 
@@ -32,18 +32,7 @@ export class PrivateRedis {
   /** Starts redis-server and resolves once it accepts connections. */
   async start (): Promise<void> {
     if (this.#child !== undefined) throw new Error('already running')
-    const child = spawn(redisBinary.path, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    this.#child = child
-    let out = ''
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString()
-        if (out.includes('Ready to accept connections')) resolve()
-      })
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)))
-    })
+    this.#child = await spawnRedisServer(redisBinary.path, this.port)
   }
 
   /** Kills redis-server (SIGKILL: as abrupt as a crash) and waits until it is gone. */
@@ -51,11 +40,7 @@ export class PrivateRedis {
     const child = this.#child
     if (child === undefined) return
     this.#child = undefined
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit')
-      child.kill('SIGKILL')
-      await exited
-    }
+    await stopChild(child)
   }
 
   /** A client for the test to inspect Redis with, quit when the test ends. */

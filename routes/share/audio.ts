@@ -45,8 +45,10 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       }
       const hungUp = () => held.cancel()
       reply.raw.once('close', hungUp)
-      await held.done
+      const reason = await held.done
       reply.raw.off('close', hungUp)
+      // Moved to another instance (cluster): an empty answer, and the next poll reaches the new owner.
+      if (reason === 'moved') return sendNoContent(reply)
       body = app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
     }
     // Each chunk's JSON was built once when it arrived; a poll only concatenates bytes.

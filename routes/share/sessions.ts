@@ -4,6 +4,32 @@ import { SessionList, SessionListQuery, type SessionSummary } from '../../src/sc
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import type { ShareSession } from '../../src/lib/session.js'
 import type { EndedSession } from '../../src/lib/session-registry.js'
+import type { ClusterSession } from '../../src/lib/cluster-directory.js'
+import { AppError } from '../../src/errors.js'
+
+/** A session as another instance last wrote it to Redis (scope=cluster). */
+function clusterSummary (c: ClusterSession): SessionSummary {
+  const n = (name: string) => Number(c.hash[name] ?? 0)
+  const sampleRate = n('sampleRate')
+  return {
+    sessionId: c.id,
+    state: 'active',
+    startTime: n('startTime'),
+    lastActivity: n('lastActivity'),
+    endedAt: null,
+    endReason: null,
+    listenerCount: n('listenerCount'),
+    title: c.title,
+    artist: c.artist,
+    audioFormat: sampleRate > 0 ? { sampleRate, channels: n('channels') } : null,
+    // Not in the snapshot's hash: only the owner knows its ring.
+    bufferedSeconds: 0,
+    bytesReceived: n('bytesReceived'),
+    bytesSent: 0,
+    instanceId: c.instanceId,
+    ownerAlive: c.ownerAlive
+  }
+}
 
 function activeSummary (s: ShareSession, now: number): SessionSummary {
   const metadata = s.metadata(now)?.value
@@ -53,8 +79,29 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: SessionList, ...errorResponses }
     }
   }, async (request) => {
-    const { state, limit, offset } = request.query
+    const { state, limit, offset, scope } = request.query
     const now = Date.now()
+    const directory = app.redisSnapshot?.directory
+    if (scope === 'cluster' && directory !== undefined) {
+      if (app.redisSnapshot!.degradedReason !== undefined) {
+        throw new AppError('SERVICE_UNAVAILABLE', 'Redis is unavailable: only scope=instance can be listed now', {}, { 'retry-after': '5' })
+      }
+      const cluster = await directory.listCluster()
+      const active = state === 'ended' ? [] : cluster.sessions.sort((a, b) => Number(b.hash.startTime) - Number(a.hash.startTime)).map(clusterSummary)
+      const ended = state === 'active' ? [] : cluster.ended.reverse().map(endedSummary)
+      const all = [...active, ...ended]
+      return {
+        total: all.length,
+        active: cluster.sessions.length,
+        ended: cluster.ended.length,
+        offset,
+        limit,
+        instanceId: app.config.instanceId,
+        scope,
+        instances: cluster.instances,
+        sessions: all.slice(offset, offset + limit)
+      }
+    }
     const active = state === 'ended' ? [] : [...app.sessions.activeSessions()].reverse()
     const ended = state === 'active' ? [] : [...app.sessions.endedSessions()].reverse()
     const page: SessionSummary[] = []
@@ -67,6 +114,8 @@ const sessions: FastifyPluginAsyncTypebox = async (app) => {
       ended: app.sessions.endedCount,
       offset,
       limit,
+      instanceId: app.config.instanceId,
+      scope,
       sessions: page
     }
   })

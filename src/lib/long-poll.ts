@@ -1,5 +1,6 @@
 /** Why a held request was let go. */
-export type WakeReason = 'audio' | 'ended' | 'timeout' | 'aborted' | 'shutdown'
+/** `moved`: another instance took the session over (cluster); the receiver polls again and reaches it. */
+export type WakeReason = 'audio' | 'ended' | 'moved' | 'timeout' | 'aborted' | 'shutdown'
 
 export interface HeldPoll {
   /** Settles once, with the first reason. */

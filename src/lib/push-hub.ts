@@ -73,6 +73,8 @@ export class PushHub {
     registry.events.on('metadata', (session, stored) => this.#onMetadata(session, stored))
     registry.events.on('audio', (session, chunk) => this.#onAudio(session, chunk))
     registry.events.on('ended', (ended) => this.#onEnded(ended))
+    // Taken over by another instance (cluster): listeners are closed as on a shutdown, so they reconnect there.
+    registry.events.on('moved', (session) => this.#onMoved(session.id))
   }
 
   get connections (): number { return this.#connections }
@@ -223,6 +225,15 @@ export class PushHub {
     const channel = this.#channels.get(session.id)
     if (channel === undefined) return
     for (const listener of channel.listeners) listener.audio?.(session, chunk)
+  }
+
+  #onMoved (id: string): void {
+    const channel = this.#channels.get(id)
+    if (channel === undefined) return
+    this.#channels.delete(id)
+    for (const listener of [...channel.listeners]) listener.close('shutdown')
+    this.#connections -= channel.listeners.size
+    channel.listeners.clear()
   }
 
   #onEnded (ended: EndedSession): void {

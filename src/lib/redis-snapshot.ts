@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis'
 import type { ComponentHealth } from './health-checks.js'
 import type { EndedSession, RegistryEvents, SessionRegistry } from './session-registry.js'
-import { ENDED_KEY, parseEnded, parseSession, SESSION_KEY, snapshotKeys, type AudioEntry } from './snapshot-schema.js'
-import { SnapshotWriter, type WriterOptions } from './snapshot-writer.js'
+import { ENDED_KEY, parseEnded, SESSION_KEY, snapshotKeys } from './snapshot-schema.js'
+import { SnapshotWriter, type Batch, type WriterOptions } from './snapshot-writer.js'
+import { ClaimBook, defineClusterScripts, EPOCH_KEY, type ScriptReply } from './cluster-claims.js'
+import { ClusterDirectory, unwrap } from './cluster-directory.js'
 
-export interface RedisSnapshotOptions extends WriterOptions {
+export interface RedisSnapshotOptions extends Omit<WriterOptions, 'claims'> {
   /** How long start-up waits for Redis before serving without it. */
   connectTimeoutMs: number
 }
@@ -20,7 +22,7 @@ export interface SnapshotLog {
 export type ClaimResult =
   /** Newly claimed by this instance: release it if the start then fails. */
   | 'claimed'
-  /** Already this instance's (e.g. the session is live here: the registry answers 409 itself). */
+  /** Live on this instance: the registry answers 409 itself. */
   | 'ours'
   /** Another instance owns it: 409. */
   | 'taken'
@@ -41,6 +43,9 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
  */
 export class RedisSnapshot {
   readonly writer: SnapshotWriter
+  /** Ownership: claims, heartbeat, takeovers (see cluster-claims.ts). */
+  readonly directory: ClusterDirectory
+  readonly claims = new ClaimBook()
   /** Connected and ready. */
   #up = false
   /** Sessions in Redis have been read back (once per process, as soon as Redis is reachable). */
@@ -63,7 +68,9 @@ export class RedisSnapshot {
     readonly options: RedisSnapshotOptions,
     readonly log: SnapshotLog
   ) {
-    this.writer = new SnapshotWriter(registry, options)
+    defineClusterScripts(client)
+    this.writer = new SnapshotWriter(registry, { ...options, claims: this.claims })
+    this.directory = new ClusterDirectory(client, registry, this.claims, options, log, () => this.degradedReason === undefined)
   }
 
   /** Why the snapshot is not working, or undefined when it is. */
@@ -77,7 +84,7 @@ export class RedisSnapshot {
 
   health (): ComponentHealth {
     const reason = this.degradedReason
-    const metrics = { up: reason === undefined ? 1 : 0, ...this.stats, pendingSessions: this.writer.pending }
+    const metrics = { up: reason === undefined ? 1 : 0, ...this.stats, ...this.directory.stats, pendingSessions: this.writer.pending }
     return reason === undefined ? { status: 'ok', metrics } : { status: 'degraded', reason, metrics }
   }
 
@@ -121,24 +128,22 @@ export class RedisSnapshot {
   }
 
   /**
-   * Claims a session id for this instance (SET NX) so two instances on one Redis cannot both start it.
-   * Without Redis the start goes ahead unclaimed: availability first.
+   * Claims a session id for this instance (atomically, with a new ownership epoch) so two instances on one
+   * Redis cannot both start it: an id another instance holds is 'taken' (409), even when that instance is
+   * gone (the session is still live: its first request moves it). Without Redis the start goes ahead
+   * unclaimed: availability first.
    */
   async claim (id: string): Promise<ClaimResult> {
+    if (this.registry.lookup(id).state === 'active') return 'ours'
     if (this.degradedReason !== undefined) {
       this.log.info({ sessionId: id }, 'session id not claimed in Redis: Redis is unavailable')
       return 'skipped'
     }
-    const key = snapshotKeys(id).claim
     try {
-      for (let attempt = 0; attempt < 2; attempt++) {
-        const set = await this.client.set(key, this.options.instanceId, 'PX', this.options.sessionTimeoutMs, 'NX')
-        if (set === 'OK') return 'claimed'
-        const owner = await this.client.get(key)
-        if (owner !== null) return owner === this.options.instanceId ? 'ours' : 'taken'
-        // It expired between the two commands: try once more.
-      }
-      return 'taken'
+      const [status, value] = await this.client.msClaim(snapshotKeys(id).claim, EPOCH_KEY, this.options.instanceId, this.options.sessionTimeoutMs)
+      if (status !== 1) return 'taken'
+      this.claims.set(id, value)
+      return 'claimed'
     } catch (err) {
       this.log.warn({ sessionId: id, err: message(err) }, 'session id not claimed in Redis: the claim failed')
       return 'skipped'
@@ -147,8 +152,12 @@ export class RedisSnapshot {
 
   /** Gives back a claim taken for a start that then failed. */
   async release (id: string): Promise<void> {
+    const claim = this.claims.get(id)
+    if (claim === undefined || this.registry.lookup(id).state === 'active') return
+    this.claims.delete(id)
+    const keys = snapshotKeys(id)
     try {
-      await this.client.del(snapshotKeys(id).claim)
+      await this.client.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, '', this.options.instanceId, '2', 'del', keys.claim)
     } catch (err) {
       this.log.warn({ sessionId: id, err: message(err) }, 'could not release a session id claim; it expires with the session timeout')
     }
@@ -161,6 +170,7 @@ export class RedisSnapshot {
     await this.#flushing
     await this.#restoring
     if (this.#up && this.#restored) await this.#flush(Date.now())
+    if (this.#up) await this.directory.close()
     if (this.client.status === 'ready') {
       await this.client.quit().catch(() => this.client.disconnect())
     } else {
@@ -177,6 +187,7 @@ export class RedisSnapshot {
     on('metadata', (session) => this.writer.metadata(session))
     on('audio', (session, chunk) => this.writer.audio(session, chunk))
     on('ended', (ended) => this.writer.ended(ended))
+    on('moved', (session) => this.writer.forget(session.id))
 
     this.client.on('ready', () => {
       const wasDegraded = this.#degradedSince !== undefined
@@ -230,6 +241,7 @@ export class RedisSnapshot {
         const results = await pipeline.exec()
         const failed = results?.find(([err]) => err !== null)?.[0]
         if (failed) throw failed
+        this.#fenced(batch.writes, results!.map(([, reply]) => reply as ScriptReply))
         this.stats.flushes++
         this.stats.lastFlushMs = Math.round((performance.now() - begun) * 10) / 10
         this.#writeError = undefined
@@ -247,19 +259,25 @@ export class RedisSnapshot {
     this.#noteState(Date.now())
   }
 
+  /** Applies the answers of a flush's fenced writes: a session whose claim moved on is dropped here. */
+  #fenced (writes: Batch['writes'], replies: readonly ScriptReply[]): void {
+    writes.forEach(({ id, kind }, i) => {
+      const [status, value] = replies[i]!
+      if (status === 2 && kind === 'session') this.claims.set(id, value)
+      // A fenced ending: someone else owns (or ended) the id by now; their keys are left alone.
+      if (status === 0 && kind === 'session') this.directory.lost(id, value)
+    })
+  }
+
   async #restore (now: number): Promise<void> {
     this.#restoring = (async () => {
       try {
         const found = await this.#read()
-        const counts = { restored: 0, expired: 0, active: 0, limit: 0, invalid: found.invalid, endedMarkers: 0, droppedChunks: found.droppedChunks }
+        let endedMarkers = 0
         for (const ended of found.ended.sort((a, b) => a.endedAt - b.endedAt)) {
-          if (this.registry.restoreEnded(ended, now)) counts.endedMarkers++
+          if (this.registry.restoreEnded(ended, now)) endedMarkers++
         }
-        for (const snapshot of found.sessions) {
-          const outcome = this.registry.restore(snapshot, now)
-          if (outcome.state === 'restored') counts.restored++
-          else counts[outcome.reason]++
-        }
+        const counts = { ...await this.directory.restoreAtStart(found.sessionIds, now), endedMarkers }
         this.stats.restoredSessions += counts.restored
         this.#restored = true
         this.log.info(counts, `restored ${counts.restored} session(s) from Redis`)
@@ -272,8 +290,8 @@ export class RedisSnapshot {
     await this.#restoring
   }
 
-  /** Every session and ended marker in Redis, read in batches of pipelined commands. */
-  async #read (): Promise<{ sessions: Array<Parameters<SessionRegistry['restore']>[0]>, ended: EndedSession[], invalid: number, droppedChunks: number }> {
+  /** The ids of every session snapshot in Redis, and the ended markers (read whole). */
+  async #read (): Promise<{ sessionIds: string[], ended: EndedSession[] }> {
     const sessionIds: string[] = []
     const endedIds: string[] = []
     let cursor = '0'
@@ -288,30 +306,7 @@ export class RedisSnapshot {
       }
     } while (cursor !== '0')
 
-    const result = { sessions: [] as Array<Parameters<SessionRegistry['restore']>[0]>, ended: [] as EndedSession[], invalid: 0, droppedChunks: 0 }
-    for (const ids of batches([...new Set(sessionIds)])) {
-      const pipeline = this.client.pipeline()
-      for (const id of ids) {
-        const keys = snapshotKeys(id)
-        pipeline.hgetall(keys.session)
-        pipeline.hgetall(keys.metadata)
-        pipeline.xrangeBuffer(keys.audio, '-', '+')
-      }
-      const replies = unwrap(await pipeline.exec())
-      ids.forEach((id, i) => {
-        const hash = replies[3 * i] as Record<string, string>
-        // The key expired between SCAN and HGETALL: gone, as it should be.
-        if (Object.keys(hash).length === 0) return
-        const parsed = parseSession(id, hash, replies[3 * i + 1] as Record<string, string>, replies[3 * i + 2] as AudioEntry[])
-        if ('error' in parsed) {
-          result.invalid++
-          this.log.warn({ sessionId: id, problem: parsed.error }, 'a session snapshot in Redis is malformed: not restored')
-          return
-        }
-        result.droppedChunks += parsed.droppedChunks
-        result.sessions.push(parsed.snapshot)
-      })
-    }
+    const result = { sessionIds: [...new Set(sessionIds)], ended: [] as EndedSession[] }
     for (const ids of batches([...new Set(endedIds)])) {
       const pipeline = this.client.pipeline()
       for (const id of ids) pipeline.hgetall(snapshotKeys(id).ended)
@@ -327,12 +322,4 @@ export class RedisSnapshot {
 
 function * batches<T> (items: readonly T[]): Generator<T[]> {
   for (let i = 0; i < items.length; i += RESTORE_BATCH) yield items.slice(i, i + RESTORE_BATCH)
-}
-
-function unwrap (results: Array<[Error | null, unknown]> | null): unknown[] {
-  if (results === null) throw new Error('pipeline aborted')
-  return results.map(([err, value]) => {
-    if (err !== null) throw err
-    return value
-  })
 }

@@ -75,6 +75,8 @@ export interface RegistryEvents {
   /** A session brought back from a snapshot (restart); not a new share, so not 'started'. */
   restored: [session: ShareSession]
   ended: [ended: EndedSession]
+  /** Another instance took the session over (cluster): gone from here without ending. */
+  moved: [session: ShareSession]
   metadata: [session: ShareSession, metadata: StoredMetadata]
   audio: [session: ShareSession, chunk: BufferedChunk]
   overflow: [session: ShareSession, chunks: number]
@@ -293,6 +295,21 @@ export class SessionRegistry {
       if (now - ended.endedAt < this.options.endedRetentionMs) break
       this.#ended.delete(id)
     }
+  }
+
+  /**
+   * Forgets a session another instance now owns (cluster fencing): it did not end, so no ended marker is
+   * kept and 'moved' (not 'ended') is emitted. Returns false when the session is not active here.
+   */
+  relinquish (id: string): boolean {
+    const session = this.#active.get(id)
+    if (session === undefined) return false
+    session.release()
+    this.#active.delete(id)
+    this.#overflowLoggedAt.delete(id)
+    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session moved to another instance: dropped here')
+    this.events.emit('moved', session)
+    return true
   }
 
   /** Drops everything (server shutdown). */

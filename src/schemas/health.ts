@@ -25,6 +25,7 @@ export const HealthResponse = Type.Object({
   }),
   reason: Type.Optional(Type.String({ description: 'why it is degraded' })),
   checks: Type.Optional(Type.Record(Type.String(), ComponentHealth, { description: 'per optional component' })),
+  instanceId: Type.String({ description: 'which instance answered (INSTANCE_ID)' }),
   activeSessions: Type.Integer({ minimum: 0 }),
   uptime: Type.Number({ description: 'seconds since start' }),
   memoryUsage: Type.Object({

@@ -7,6 +7,9 @@ export const SessionListQuery = Type.Object({
   state: Type.Union([Type.Literal('all'), Type.Literal('active'), Type.Literal('ended')], {
     default: 'all', description: 'which sessions to list'
   }),
+  scope: Type.Union([Type.Literal('instance'), Type.Literal('cluster')], {
+    default: 'instance', description: 'instance: the sessions this instance holds (from memory); cluster: every instance\'s, read from Redis (the same as instance without REDIS_URL)'
+  }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_SESSIONS_PAGE, default: 50, description: 'sessions per page' }),
   offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'sessions to skip' })
 })
@@ -27,7 +30,9 @@ export const SessionSummary = Type.Object({
   audioFormat: Nullable(Type.Object({ sampleRate: Type.Integer(), channels: Type.Integer() })),
   bufferedSeconds: Type.Number({ minimum: 0, description: 'audio held in the ring buffer' }),
   bytesReceived: Bytes('decoded audio bytes received from the sharer'),
-  bytesSent: Bytes('decoded audio bytes served to receivers')
+  bytesSent: Bytes('decoded audio bytes served to receivers'),
+  instanceId: Type.Optional(Nullable(Type.String({ description: 'scope=cluster: the instance that owns the session (null: unclaimed)' }))),
+  ownerAlive: Type.Optional(Type.Boolean({ description: 'scope=cluster: whether that instance\'s heartbeat is alive (false: the session moves on its next request)' }))
 })
 export type SessionSummary = Static<typeof SessionSummary>
 
@@ -37,6 +42,9 @@ export const SessionList = Type.Object({
   ended: Type.Integer({ minimum: 0, description: 'ended sessions still remembered (ENDED_RETENTION_MINUTES)' }),
   offset: Type.Integer({ minimum: 0 }),
   limit: Type.Integer({ minimum: 1 }),
+  instanceId: Type.String({ description: 'the instance that answered' }),
+  scope: Type.Union([Type.Literal('instance'), Type.Literal('cluster')]),
+  instances: Type.Optional(Type.Array(Type.String(), { description: 'scope=cluster: instances whose heartbeat is alive' })),
   sessions: Type.Array(SessionSummary, {
     maxItems: MAX_SESSIONS_PAGE, description: 'active sessions newest first, then ended ones most recently ended first'
   })
@@ -47,6 +55,8 @@ export const SessionList = Type.Object({
     ended: 0,
     offset: 0,
     limit: 50,
+    instanceId: 'ms-1',
+    scope: 'instance',
     sessions: [{
       sessionId: '123456',
       state: 'active',

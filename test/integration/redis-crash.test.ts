@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
-import { readAudioChunks, readMetadata, readStatus } from '../client-contract.js'
+import { readMetadata, readStatus } from '../client-contract.js'
+import { pollingReceiver } from '../polling-receiver.js'
 import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
 
 // The built entry point, as `npm start` runs it (`npm test` builds first).
@@ -81,28 +82,7 @@ t.test('kill -9 with a sharer and two receivers: a new process on the same Redis
 
   // Receivers poll with `since` and retry on connection errors, as the client does.
   let receiving = true
-  const receiver = async () => {
-    const got: number[] = []
-    let since = -1
-    const errors: string[] = []
-    while (receiving) {
-      try {
-        const res = await fetch(api(`/audio?since=${since}`), { headers: CLIENT_HEADERS })
-        if (res.status === 200) {
-          for (const c of readAudioChunks(JSON.parse(await res.text()))) {
-            got.push(c.sequenceNumber)
-            since = c.sequenceNumber
-          }
-        } else if (res.status !== 204) {
-          errors.push(`${res.status} ${await res.text()}`)
-        }
-      } catch {
-        // the server is down: try again
-      }
-      await sleep(POLL_EVERY_MS)
-    }
-    return { got, errors }
-  }
+  const receiver = () => pollingReceiver(api('/audio'), CLIENT_HEADERS, POLL_EVERY_MS, () => receiving)
   const receivers = Promise.all([receiver(), receiver()])
   t.teardown(() => { sharing = false; receiving = false }) // the loops end even when an assertion throws
 

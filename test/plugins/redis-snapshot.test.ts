@@ -83,7 +83,7 @@ t.test('after real traffic the keys, fields and TTLs follow the spec\'s schema',
   })
   const audioTtl = await r.pttl('session:123456:audio')
   t.ok(audioTtl > 5_000 && audioTtl <= 10_000, `audio stream TTL is 10 s (${audioTtl} ms)`)
-  t.equal(await r.get('session:123456:claim'), snapshot.options.instanceId, 'the id is claimed by this instance')
+  t.match(await r.get('session:123456:claim'), new RegExp(`^\\d+:${snapshot.options.instanceId}$`), 'the id is claimed by this instance, with an ownership epoch')
 
   // TTL refresh: pretend most of the timeout passed, then the sharer sends again.
   await r.pexpire('session:123456', 2_000)
@@ -193,7 +193,7 @@ t.test('a restart restores every session before listening: status, metadata, sin
   const second = await buildApp(testConfig(env), { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l) } } } })
   t.teardown(() => second.close())
   await second.ready()
-  t.match(lines.join(''), /"restored":1,"expired":1,"active":0,"limit":0,"invalid":1,"endedMarkers":1/)
+  t.match(lines.join(''), /"restored":1,"owned":0,"expired":1,"active":0,"limit":0,"invalid":1,"droppedChunks":0,"endedMarkers":1/)
 
   const statusAfter = (await second.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })).json()
   t.same({ ...statusAfter, listenerCount: 0 }, { ...statusBefore, listenerCount: 0 }, 'status as before (receivers count again as they poll)')
@@ -297,6 +297,6 @@ t.test('without REDIS_URL the plugin is not loaded and nothing connects to Redis
   await sendAudio(app, 0, 2)
   t.equal(app.hasPlugin('redis-snapshot'), false)
   t.equal(app.redisSnapshot, undefined)
-  t.same(Object.keys((await app.inject({ url: '/health' })).json()).sort(), ['activeSessions', 'memoryUsage', 'responseTimes', 'status', 'uptime'], 'health without a redis check')
+  t.same(Object.keys((await app.inject({ url: '/health' })).json()).sort(), ['activeSessions', 'instanceId', 'memoryUsage', 'responseTimes', 'status', 'uptime'], 'health as before, plus which instance answered')
   t.equal(await connections(), before, 'no connection was made')
 })

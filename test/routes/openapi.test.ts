@@ -89,7 +89,7 @@ t.test('every route is in the document with its parameters, body, responses and 
   t.same(body('post', '/songrequests/api/share/{sessionId}/metadata'), MetadataBody.required)
   t.same(body('post', '/songrequests/api/share/{sessionId}/audio'), AudioBody.required)
   const listQuery = doc.paths['/songrequests/api/share/sessions']!.get!.parameters!.filter((p) => p.in === 'query').map((p) => p.name)
-  t.same(listQuery.sort(), ['limit', 'offset', 'state'])
+  t.same(listQuery.sort(), ['limit', 'offset', 'scope', 'state'])
   const since = doc.paths['/songrequests/api/share/{sessionId}/audio']!.get!.parameters!.find((p) => p.name === 'since')
   t.match(since, { in: 'query', schema: { type: 'integer', minimum: -1 } })
 })

@@ -1,0 +1,225 @@
+import t, { type Test } from 'tap'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
+import { readMetadata, readStatus } from '../client-contract.js'
+import { pollingReceiver } from '../polling-receiver.js'
+import { eventually, redisBinary } from '../redis-server.js'
+import { findBinary } from '../system-binary.js'
+import { LocalCluster } from '../../bench/lib/cluster.js'
+
+const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
+const haproxy = findBinary('haproxy', 'haproxy')
+const skip = redisBinary.skip || haproxy.skip
+const CHUNK_EVERY_MS = 100
+const POLL_EVERY_MS = 80
+const FLUSH_MS = 50
+
+t.before(() => {
+  if (!existsSync(SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
+})
+
+async function startCluster (t: Test): Promise<LocalCluster> {
+  const cluster = await LocalCluster.start({
+    instances: 3,
+    serverScript: SERVER,
+    redisBinary: redisBinary.path,
+    haproxyBinary: haproxy.path,
+    token: TOKEN,
+    env: {
+      REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
+      AUDIO_BUFFER_SECONDS: '30',
+      RATE_LIMIT_AUDIO_PER_SECOND: '100',
+      RATE_LIMIT_POLLS_PER_SECOND: '100',
+      RATE_LIMIT_METADATA_PER_SECOND: '100',
+      // A 503 because the shared 2-core machine lagged says nothing about the cluster.
+      MAX_EVENT_LOOP_DELAY_MS: '0'
+    }
+  })
+  t.teardown(() => cluster.stop())
+  return cluster
+}
+
+const ids = (n: number) => {
+  const base = 100_000 + Math.floor(Math.random() * 800_000)
+  return Array.from({ length: n }, (_, i) => String(base + i * 7))
+}
+
+/** The ids of the sessions one instance holds in memory, asked directly (not through HAProxy). */
+async function heldBy (url: string): Promise<string[]> {
+  const res = await fetch(`${url}/api/share/sessions?state=active&limit=200`, { headers: CLIENT_HEADERS })
+  const body = await res.json() as { sessions: Array<{ sessionId: string }> }
+  return body.sessions.map((s) => s.sessionId).sort()
+}
+
+t.test('through HAProxy: 30 sessions spread over three instances, each always served by its own; a second start is 409', { skip }, async (t) => {
+  const cluster = await startCluster(t)
+  const lb = cluster.url
+  const sessions = ids(30)
+  const owner = new Map<string, string>()
+  for (const id of sessions) {
+    const res = await fetch(`${lb}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+    t.equal(res.status, 200, `start ${id}`)
+    owner.set(id, res.headers.get('x-instance-id')!)
+  }
+  // Every request for a session reaches the instance that started it.
+  const strays: string[] = []
+  for (const id of sessions) {
+    // In order: the GETs find what the POSTs sent.
+    const requests = [
+      () => fetch(`${lb}/api/share/${id}/metadata`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientMetadata()) }),
+      () => fetch(`${lb}/api/share/${id}/audio`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(0)) }),
+      () => fetch(`${lb}/api/share/${id}/status`, { headers: CLIENT_HEADERS }),
+      () => fetch(`${lb}/api/share/${id}/metadata`, { headers: CLIENT_HEADERS }),
+      () => fetch(`${lb}/api/share/${id}/audio?since=-1`, { headers: CLIENT_HEADERS })
+    ]
+    for (const request of requests) {
+      const res = await request()
+      await res.arrayBuffer()
+      if (res.status !== 200 || res.headers.get('x-instance-id') !== owner.get(id)) strays.push(`${id}: ${res.status} from ${res.headers.get('x-instance-id')}`)
+    }
+  }
+  t.same(strays, [], 'all 150 requests answered 200 by the instance that holds the session')
+
+  const held = await Promise.all(cluster.instances.map((i) => heldBy(i.url)))
+  cluster.instances.forEach((instance, i) => {
+    t.same(held[i], sessions.filter((id) => owner.get(id) === instance.id).sort(), `${instance.id} holds exactly the sessions it answered for`)
+  })
+  t.same(held.flat().sort(), [...sessions].sort(), 'every session is held once, by one instance')
+  const split = held.map((h) => h.length)
+  t.ok(split.every((n) => n > 0), `spread over all three instances (${split.join(' / ')})`)
+
+  // A start for a live id is refused, through HAProxy (its instance) and on any other instance directly.
+  const [id] = sessions
+  const other = cluster.instances.find((i) => i.id !== owner.get(id!))!
+  const again = await fetch(`${lb}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+  t.equal(again.status, 409, 'through HAProxy')
+  const direct = await fetch(`${other.url}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+  t.equal(direct.status, 409, `directly on ${other.id}, which does not hold it: the claim in Redis refuses it`)
+  t.match(await direct.json(), { success: false, code: 'SESSION_EXISTS' })
+  t.same(await heldBy(other.url), held[other.index], 'and it did not start a second copy')
+
+  // The cluster-wide list (from Redis) shows every session with its owner, whichever instance answers.
+  const list = await eventually(async () => {
+    const res = await fetch(`${lb}/api/share/sessions?scope=cluster&state=active&limit=200`, { headers: CLIENT_HEADERS })
+    const body = await res.json() as { total: number, instances: string[], sessions: Array<{ sessionId: string, instanceId: string, ownerAlive: boolean }> }
+    return body.total === 30 ? body : undefined
+  }, 'every session in the cluster-wide list')
+  t.same(list.instances, ['ms-1', 'ms-2', 'ms-3'])
+  t.same(Object.fromEntries(list.sessions.map((s) => [s.sessionId, s.instanceId])), Object.fromEntries(owner), 'with its owner')
+  t.ok(list.sessions.every((s) => s.ownerAlive))
+})
+
+t.test('failover: kill -9 the owner; the sharer and three receivers carry on through HAProxy on another instance; the old one restarted does not take it back', { skip }, async (t) => {
+  const cluster = await startCluster(t)
+  const lb = cluster.url
+  const [id] = ids(1)
+  const api = (path: string) => `${lb}/api/share/${id}${path}`
+  const start = await fetch(`${lb}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+  t.equal(start.status, 200)
+  const first = start.headers.get('x-instance-id')!
+  const victim = cluster.instances.find((i) => i.id === first)!
+  const meta = clientMetadata({ title: 'Before The Crash' })
+  t.equal((await fetch(api('/metadata'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(meta) })).status, 200)
+
+  // The sharer, as the desktop client: one chunk per period (and metadata every 5), errors only counted.
+  const accepted: Array<{ seq: number, at: number, by: string }> = []
+  const failed: Array<{ seq: number, at: number, why: string }> = []
+  const metaFailed: string[] = []
+  let metaAfter = 0
+  let sharing = true
+  let nextSeq = 0
+  let killedAt = Infinity
+  const sharer = (async () => {
+    while (sharing) {
+      const seq = nextSeq++
+      try {
+        const res = await fetch(api('/audio'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(seq)) })
+        if (res.status === 200) accepted.push({ seq, at: Date.now(), by: res.headers.get('x-instance-id')! })
+        else failed.push({ seq, at: Date.now(), why: `${res.status} ${await res.text()}` })
+      } catch (err) {
+        failed.push({ seq, at: Date.now(), why: String(err) })
+      }
+      if (seq % 5 === 4) {
+        try {
+          const res = await fetch(api('/metadata'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(meta) })
+          await res.arrayBuffer()
+          if (res.status !== 200) metaFailed.push(`${seq}: ${res.status}`)
+          else if (Date.now() > killedAt) metaAfter++
+        } catch (err) {
+          metaFailed.push(`${seq}: ${String(err)}`)
+        }
+      }
+      await sleep(CHUNK_EVERY_MS)
+    }
+  })()
+
+  let receiving = true
+  const receiver = (n: number) => pollingReceiver(api('/audio'), { ...CLIENT_HEADERS, 'x-client-id': `receiver-${n}` }, POLL_EVERY_MS, () => receiving)
+  const receivers = Promise.all([receiver(0), receiver(1), receiver(2)])
+  t.teardown(() => { sharing = false; receiving = false })
+
+  await eventually(() => (accepted.length >= 15 ? true : undefined), '15 chunks accepted', 15_000)
+  const statusBefore = readStatus(await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>)
+  killedAt = Date.now()
+  await cluster.kill(victim.index)
+  const lastBefore = accepted.at(-1)!.seq
+
+  // Within a few seconds the sharer's POSTs succeed again, on another instance.
+  const resumed = await eventually(() => accepted.find((a) => a.seq > lastBefore), 'an audio POST accepted after the kill', 10_000)
+  t.not(resumed.by, first, `served by ${resumed.by} now`)
+  await eventually(() => (accepted.filter((a) => a.seq > resumed.seq).length >= 10 && metaAfter >= 1 ? true : undefined), '10 more chunks and a metadata POST', 15_000)
+  const outageMs = resumed.at - killedAt
+  const lostToOutage = failed.filter((f) => f.at >= killedAt).map((f) => f.seq)
+  t.comment(`failover: first accepted POST ${outageMs} ms after kill -9; ${lostToOutage.length} chunk POST(s) failed meanwhile (${lostToOutage.join(',') || 'none'})`)
+  t.ok(outageMs < 8_000, `the sharer's POSTs succeed again within a few seconds (${outageMs} ms)`)
+  t.same(failed.filter((f) => f.at < killedAt), [], 'no failure before the kill')
+  t.same(metaFailed.filter((m) => !lostToOutage.some((s) => m.startsWith(`${s}:`))), [], 'metadata POSTs succeed again too')
+
+  // The restored session: same start time, metadata and sequence.
+  const statusAfter = await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>
+  t.match(readStatus(statusAfter), { isActive: true, startTime: statusBefore.startTime }, 'the same session: its start time kept')
+  t.same(readMetadata(await (await fetch(api('/metadata'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>), meta, 'its metadata kept')
+
+  sharing = false
+  await sharer
+  const lastSeq = accepted.at(-1)!.seq
+  await eventually(async () => {
+    const res = await fetch(api(`/audio?since=${lastSeq - 1}`), { headers: CLIENT_HEADERS })
+    return res.status === 200 ? true : undefined
+  }, 'the last chunk buffered')
+  await sleep(6 * POLL_EVERY_MS) // the receivers drain what is left
+  receiving = false
+  const results = await receivers
+
+  // Chunks the old owner accepted but had not flushed to Redis yet (at most one flush interval) are lost too.
+  const unflushed = accepted.filter((a) => a.by === first && a.at > killedAt - 4 * FLUSH_MS - 200).map((a) => a.seq)
+  const mayMiss = new Set([...lostToOutage, ...unflushed])
+  for (const [i, { got, errors, unreachable }] of results.entries()) {
+    t.ok(got.every((s, j) => j === 0 || s > got[j - 1]!), `receiver ${i}: chunks in order, no duplicates`)
+    const gaps: number[] = []
+    for (let s = got[0]!; s <= got.at(-1)!; s++) if (!got.includes(s)) gaps.push(s)
+    t.ok(gaps.every((s) => mayMiss.has(s)), `receiver ${i}: the only gaps are chunks sent while no instance owned the session (${gaps.join(',') || 'none'})`)
+    t.ok(accepted.filter((a) => a.seq >= resumed.seq).every((a) => got.includes(a.seq)), `receiver ${i}: every chunk accepted after the failover`)
+    t.ok(got.at(-1)! >= lastSeq, `receiver ${i} caught up`)
+    t.same(errors, [], `receiver ${i}: no error answers`)
+    t.ok(unreachable <= 6, `receiver ${i}: at most a few polls failed to connect around the kill (${unreachable})`)
+  }
+
+  // The killed instance comes back (same INSTANCE_ID, same port) and HAProxy marks it UP again.
+  const newOwner = resumed.by
+  await cluster.startInstance(victim.index)
+  await cluster.waitForServers((s) => s[victim.index] === 'UP', `${first} UP again`)
+  t.same(await heldBy(victim.url), [], 'it did not restore the session it lost (its claim names a live instance)')
+  const redis = new Redis(cluster.redisUrl)
+  t.teardown(() => redis.disconnect())
+  t.match(await redis.get(`session:${id}:claim`), new RegExp(`:${newOwner}$`), 'the claim names the new owner')
+  for (let seq = lastSeq + 1; seq <= lastSeq + 5; seq++) {
+    const res = await fetch(api('/audio'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(seq)) })
+    await res.arrayBuffer()
+    t.equal(`${res.status} ${res.headers.get('x-instance-id')}`, `200 ${newOwner}`, `chunk ${seq} still goes to ${newOwner}`)
+  }
+  t.same(await heldBy(victim.url), [], `${first} never served it again`)
+})

@@ -1,0 +1,85 @@
+import t from 'tap'
+import type { App } from '../../src/app.js'
+import { build, clientChunk, CLIENT_HEADERS, JSON_HEADERS, startSession } from '../helper.js'
+import { PrivateRedis, redisBinary } from '../redis-server.js'
+
+const skip = redisBinary.skip
+// Ticks and heartbeats are driven by the tests; load shedding off (see redis-snapshot.test.ts).
+const MANUAL = { REDIS_FLUSH_INTERVAL_MS: '10000', MAX_EVENT_LOOP_DELAY_MS: '0' }
+
+const audio = (app: App, seq: number) =>
+  app.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(seq) })
+
+t.test('takeover fences the old owner: its next write fails and it drops the session; the new owner keeps everything', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const r = redis.client()
+  const a = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-a', ...MANUAL })
+  const b = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-b', ...MANUAL })
+  await startSession(a)
+  for (const seq of [0, 1, 2]) t.equal((await audio(a, seq)).statusCode, 200)
+  await a.redisSnapshot!.tick()
+  const claimA = await r.get('session:123456:claim')
+  t.match(claimA, /^\d+:node-a$/)
+
+  // B gets a request for it (as after a rebalance): it takes it over although A is alive.
+  const status = await b.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })
+  t.equal(status.statusCode, 200)
+  t.equal(status.headers['x-instance-id'], 'node-b')
+  t.equal(b.sessions.requireActive('123456').lastSequence, 2, 'restored with its sequence')
+  const claimB = (await r.get('session:123456:claim'))!
+  t.match(claimB, /^\d+:node-b$/)
+  t.ok(Number(claimB.split(':')[0]) > Number(claimA!.split(':')[0]), 'with a newer epoch')
+
+  // A still holds it in memory and accepts a chunk, but its fenced write fails: it drops the session.
+  t.equal((await audio(a, 3)).statusCode, 200)
+  await a.redisSnapshot!.tick()
+  t.equal(a.sessions.lookup('123456').state, 'unknown', 'A no longer serves it')
+  t.equal(await r.hget('session:123456', 'lastSequence'), '2', 'A\'s write never reached Redis')
+  t.equal(await r.get('session:123456:claim'), claimB, 'the claim is still B\'s')
+  t.equal(a.redisSnapshot!.directory.stats.movedAway, 1)
+
+  // B carries on; its writes go through.
+  t.equal((await audio(b, 4)).statusCode, 200)
+  await b.redisSnapshot!.tick()
+  t.equal(await r.hget('session:123456', 'lastSequence'), '4')
+  t.match((await b.inject({ url: '/health' })).json(), { instanceId: 'node-b', checks: { redis: { metrics: { takeovers: 1, takeoversFromLive: 1 } } } })
+
+  // An idle old owner learns it from its heartbeat (one MGET of its claims), without writing.
+  const c = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-c', ...MANUAL })
+  t.equal((await c.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })).statusCode, 200)
+  await b.redisSnapshot!.directory.heartbeat()
+  t.equal(b.sessions.lookup('123456').state, 'unknown', 'B dropped it at its heartbeat')
+
+  // A start for the id on an instance that does not hold it is refused; an unknown id costs one lookup.
+  t.equal((await a.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '123456' } })).statusCode, 409)
+  t.equal((await a.inject({ url: '/api/share/654321/status', headers: CLIENT_HEADERS })).statusCode, 404)
+
+  // The cluster-wide list, from any instance.
+  const list = (await a.inject({ url: '/api/share/sessions?scope=cluster', headers: CLIENT_HEADERS })).json()
+  t.match(list, { scope: 'cluster', instanceId: 'node-a', total: 1, sessions: [{ sessionId: '123456', instanceId: 'node-c', ownerAlive: true, state: 'active' }] })
+  t.same(list.instances, ['node-a', 'node-b', 'node-c'])
+})
+
+t.test('start-up restores its own sessions and orphans, not those of a live instance; a stopped session is not taken over', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const r = redis.client()
+  const a = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-a', ...MANUAL })
+  await startSession(a, '111111')
+  await startSession(a, '222222')
+  await startSession(a, '333333')
+  await a.redisSnapshot!.tick()
+  t.equal((await a.inject({ method: 'POST', url: '/api/share/333333/stop', headers: CLIENT_HEADERS })).statusCode, 200)
+  await a.redisSnapshot!.tick()
+
+  // A live instance's sessions stay with it.
+  const b = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-b', ...MANUAL })
+  t.equal(b.sessions.activeCount, 0, 'node-a is alive: nothing restored')
+  t.equal((await b.inject({ url: '/api/share/333333/status', headers: CLIENT_HEADERS })).json().endReason, 'stopped', 'an ended session answers ended, not taken over')
+
+  // node-a shuts down (its heartbeat is deleted): the next instance to start takes its sessions as orphans.
+  await a.close()
+  t.equal(await r.exists('instance:node-a:heartbeat'), 0)
+  const c = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-c', ...MANUAL })
+  t.same([...c.sessions.activeSessions()].map((s) => s.id).sort(), ['111111', '222222'])
+  t.match(await r.get('session:111111:claim'), /:node-c$/)
+})
