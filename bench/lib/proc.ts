@@ -67,7 +67,9 @@ export interface SpawnedServer {
 export async function spawnServer (script: string, token: string, timeoutMs = 20_000): Promise<SpawnedServer> {
   const port = await freePort()
   const child: ChildProcess = spawn(process.execPath, [script], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production',
+      // The ramp starts 50 fresh sessions per level from this one address: the abuse limit on starts is not what is measured.
+      RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000' },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   // The server's own output goes to our stderr: stdout belongs to the report and its RESULT line.
