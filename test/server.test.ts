@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
+import { waitForOutput } from '../bench/lib/proc.js'
 
 // The built entry point, as `npm start` runs it (`npm test` builds first).
 const SERVER = fileURLToPath(new URL('../dist/src/server.js', import.meta.url))
@@ -22,12 +23,7 @@ function run (env: Record<string, string>): Running {
 }
 
 async function listeningUrl (r: Running): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(r.stdout())
-    if (match) return match[1]!
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  throw new Error(`server did not start: ${r.stdout()} ${r.stderr()}`)
+  return (await waitForOutput(r.child, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/, 'server'))[1]!
 }
 
 t.before(() => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as delay } from 'node:timers/promises'
-import { freePort } from './proc.js'
+import { freePort, waitForOutput } from './proc.js'
 
 /** The project's HAProxy configuration: the cluster tests and `npm run bench -- --cluster N` run it as is. */
 export const HAPROXY_CFG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url).href.replace('/dist/deploy/', '/deploy/'))
@@ -15,14 +15,7 @@ export async function spawnRedisServer (binary: string, port: number): Promise<C
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  let out = ''
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.includes('Ready to accept connections')) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)))
-  })
+  await waitForOutput(child, /Ready to accept connections/, 'redis-server')
   return child
 }
 

@@ -99,3 +99,31 @@ export async function spawnServer (script: string, token: string, timeoutMs = 20
   await stop()
   throw new Error(`${script} did not answer GET /health within ${timeoutMs} ms`)
 }
+
+/**
+ * Resolves with the first match of `pattern` in what a child prints (stdout and stderr together): how a
+ * harness knows a server it started is ready. Rejects, with the output so far, if the child exits or
+ * `timeoutMs` passes first.
+ */
+export function waitForOutput (child: ChildProcess, pattern: RegExp, what: string, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const done = (settle: () => void) => {
+      clearTimeout(timer)
+      child.stdout?.off('data', onData)
+      child.stderr?.off('data', onData)
+      child.off('exit', onExit)
+      settle()
+    }
+    const onData = (d: Buffer | string) => {
+      out += d.toString()
+      const match = pattern.exec(out)
+      if (match !== null) done(() => resolve(match))
+    }
+    const onExit = (code: number | null) => done(() => reject(new Error(`${what} exited (${code}) before it was ready: ${out}`)))
+    const timer = setTimeout(() => done(() => reject(new Error(`${what} was not ready within ${timeoutMs} ms: ${out}`))), timeoutMs)
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}

@@ -8,6 +8,7 @@ import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
 import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
+import { waitForOutput } from '../../bench/lib/proc.js'
 
 // The built entry point, as `npm start` runs it (`npm test` builds first).
 const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
@@ -31,14 +32,7 @@ async function startServer (port: number, redisUrl: string): Promise<ChildProces
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  let out = ''
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.includes('"msg":"Server listening at')) resolve()
-    })
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)))
-  })
+  await waitForOutput(child, /"msg":"Server listening at/, 'server')
   return child
 }
 

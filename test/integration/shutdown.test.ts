@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocket } from 'ws'
 import { clientChunk, clientMetadata, TOKEN } from '../helper.js'
 import { PrivateRedis, redisBinary } from '../redis-server.js'
+import { waitForOutput } from '../../bench/lib/proc.js'
 
 // The built server, as production runs it (npm test builds first).
 const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
@@ -42,13 +43,13 @@ async function startServer (env: Record<string, string>) {
   let out = ''
   child.stdout!.on('data', (d) => { out += d })
   child.stderr!.on('data', (d) => { out += d })
-  for (let i = 0; i < 200; i++) {
-    const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)
-    if (match) return { child, base: match[1]!, log: () => out }
-    await sleep(50)
+  try {
+    const [, base] = await waitForOutput(child, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'server')
+    return { child, base: base!, log: () => out }
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
   }
-  child.kill('SIGKILL')
-  throw new Error(`server did not start: ${out}`)
 }
 
 async function shutdownUnderLoad (t: Test, env: Record<string, string>) {
