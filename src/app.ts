@@ -70,7 +70,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.server.maxConnections = config.limits.maxConnections
-  app.setValidatorCompiler(createValidatorCompiler())
+  app.setValidatorCompiler(createValidatorCompiler(app.log))
   app.addSchema(ErrorResponse)
 
   await app.register(configPlugin, { config })

@@ -89,4 +89,9 @@ t.test('SIGTERM lets an in-flight request finish', async (t) => {
   t.equal(await done, 200, 'the in-flight upload completed')
   const [code] = await once(r.child, 'exit')
   t.equal(code, 0)
+  t.equal(r.stderr(), '', 'with a configured token nothing is written outside the log')
+  const lines = r.stdout().split('\n').filter((line) => line !== '')
+  t.ok(lines.length > 0)
+  const isJson = (line: string) => { try { JSON.parse(line); return true } catch { return false } }
+  t.same(lines.filter((line) => !isJson(line)), [], 'every stdout line is a JSON log line')
 })
