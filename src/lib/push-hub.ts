@@ -16,7 +16,8 @@ export interface PushEvent {
   readonly sse: string
 }
 
-export type CloseReason = 'ended' | 'shutdown'
+/** Why the server closes a push connection: the session ended, the server is closing, or another instance took the session over. */
+export type CloseReason = 'ended' | 'shutdown' | 'moved'
 
 /** A push connection (WebSocket, SSE or stream.wav) following one session. */
 export interface PushListener {
@@ -29,7 +30,7 @@ export interface PushListener {
   audio? (session: ShareSession, chunk: BufferedChunk): void
   event? (event: PushEvent): void
   heartbeat? (): void
-  /** The session ended (after its `ended` event was delivered) or the server is closing. */
+  /** The session ended (after its `ended` event was delivered), moved to another instance, or the server is closing. */
   close (reason: CloseReason): void
 }
 
@@ -231,7 +232,7 @@ export class PushHub {
     const channel = this.#channels.get(id)
     if (channel === undefined) return
     this.#channels.delete(id)
-    for (const listener of [...channel.listeners]) listener.close('shutdown')
+    for (const listener of [...channel.listeners]) listener.close('moved')
     this.#connections -= channel.listeners.size
     channel.listeners.clear()
   }

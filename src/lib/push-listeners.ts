@@ -11,6 +11,8 @@ export const CloseCode = {
   SESSION_ENDED: 1000,
   /** The server is shutting down. */
   SHUTDOWN: 1001,
+  /** Another instance took the session over: reconnect (through the load balancer) to follow it there. */
+  SESSION_MOVED: 1012,
   /** The server holds as many push connections as it may. */
   TRY_AGAIN_LATER: 1013,
   /** The session was not active when the socket opened. */
@@ -27,6 +29,13 @@ export function closeSocket (socket: WebSocket, code: number, reason: string): v
   if (socket.readyState >= socket.CLOSING) return
   socket.close(code, reason)
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref()
+}
+
+/** The close code and reason a WebSocket gets for each way the server lets it go. */
+const CLOSE_FRAMES: Record<CloseReason, [code: number, reason: string]> = {
+  ended: [CloseCode.SESSION_ENDED, 'session ended'],
+  shutdown: [CloseCode.SHUTDOWN, 'server shutting down'],
+  moved: [CloseCode.SESSION_MOVED, 'session moved to another instance']
 }
 
 const ALL = Number.MAX_SAFE_INTEGER
@@ -85,8 +94,7 @@ export class WsReceiver extends EventListener {
   }
 
   close (reason: CloseReason): void {
-    if (reason === 'ended') closeSocket(this.socket, CloseCode.SESSION_ENDED, 'session ended')
-    else closeSocket(this.socket, CloseCode.SHUTDOWN, 'server shutting down')
+    closeSocket(this.socket, ...CLOSE_FRAMES[reason])
   }
 }
 
@@ -100,8 +108,7 @@ export class WsSharer implements PushListener {
   }
 
   close (reason: CloseReason): void {
-    if (reason === 'ended') closeSocket(this.socket, CloseCode.SESSION_ENDED, 'session ended')
-    else closeSocket(this.socket, CloseCode.SHUTDOWN, 'server shutting down')
+    closeSocket(this.socket, ...CLOSE_FRAMES[reason])
   }
 }
 

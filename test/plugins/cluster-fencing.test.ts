@@ -2,6 +2,7 @@ import t from 'tap'
 import type { App } from '../../src/app.js'
 import { build, clientChunk, CLIENT_HEADERS, JSON_HEADERS, startSession } from '../helper.js'
 import { PrivateRedis, redisBinary } from '../redis-server.js'
+import { listen, openStream, openWs, postAudio, until } from '../push/push-helper.js'
 
 const skip = redisBinary.skip
 // Ticks and heartbeats are driven by the tests; load shedding off (see redis-snapshot.test.ts).
@@ -82,4 +83,40 @@ t.test('start-up restores its own sessions and orphans, not those of a live inst
   const c = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-c', ...MANUAL })
   t.same([...c.sessions.activeSessions()].map((s) => s.id).sort(), ['111111', '222222'])
   t.match(await r.get('session:111111:claim'), /:node-c$/)
+})
+
+t.test('push listeners of a session taken over are let go with "moved" (WebSocket 1012), and follow it to the new owner', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const a = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-a', ...MANUAL })
+  const b = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-b', ...MANUAL })
+  const [baseA, baseB] = [await listen(a), await listen(b)]
+  await startSession(a)
+  await a.redisSnapshot!.tick()
+  const ws = await openWs(`${baseA}/api/share/123456/ws`)
+  const sse = await openStream(`${baseA}/api/share/123456/events`)
+  const wav = await openStream(`${baseA}/api/share/123456/stream.wav`)
+  sse.res.resume()
+  wav.res.resume()
+  const ended = (res: typeof sse.res) => new Promise<boolean>((resolve) => res.on('close', () => resolve(res.complete)))
+  const [sseEnded, wavEnded] = [ended(sse.res), ended(wav.res)]
+  await until(() => a.push.hub.listenerCount('123456') === 3, 'three listeners on node-a')
+
+  // node-b takes the session over; node-a learns it at its next fenced write.
+  t.equal((await b.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })).statusCode, 200)
+  t.equal((await audio(a, 0)).statusCode, 200)
+  await a.redisSnapshot!.tick()
+  t.equal(a.sessions.lookup('123456').state, 'unknown')
+
+  t.same(await ws.closed, { code: 1012, reason: 'session moved to another instance' })
+  t.equal(await sseEnded, true, 'the SSE stream ended cleanly (EventSource reconnects)')
+  t.equal(await wavEnded, true, 'the WAV stream ended cleanly')
+  t.equal(a.push.hub.listenerCount('123456'), 0)
+  t.equal(a.push.hub.connections, 0, 'node-a counts no push connections for it')
+
+  // Reconnecting (as through the load balancer, to the new owner) follows the session.
+  const again = await openWs(`${baseB}/api/share/123456/ws`)
+  t.equal(again.status, 101)
+  await postAudio(baseB, 1, new Float32Array([0.5, -0.5]))
+  await until(() => again.messages.some((m) => m.binary), 'audio from the new owner')
+  again.ws.close()
 })
