@@ -39,13 +39,27 @@ interface RouteSeries {
   readonly method: string
 }
 
+/**
+ * Node's own metrics (CPU, memory, event-loop lag, GC) describe the process, not an app, and their
+ * collectors (an event-loop delay monitor, a GC observer) are never stopped: they are set up once per
+ * process and shared by every app in it, rather than piling up with each app a test process builds.
+ */
+let processMetrics: Registry | undefined
+function processMetricsRegistry (): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry()
+    collectDefaultMetrics({ register: processMetrics })
+  }
+  return processMetrics
+}
+
 const metrics: FastifyPluginAsync = async (app) => {
   if (!app.config.metrics.enabled) {
     app.decorate('metrics', null)
     return
   }
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
+  // This app's own registry, starting with the shared process metrics.
+  const registry = Registry.merge([processMetricsRegistry(), new Registry()])
   const registers = [registry]
   const sessions = app.sessions
   const name = (n: string) => METRIC_PREFIX + n

@@ -32,6 +32,18 @@ async function scrape (app: App, headers: Record<string, string> = {}) {
 
 const CHUNK_BYTES = 44100 * 4
 
+t.test('the process metrics are collected once per process, shared by every app in it', async (t) => {
+  const a = await build(t)
+  const b = await build(t)
+  for (const name of ['nodejs_gc_duration_seconds', 'nodejs_eventloop_lag_p99_seconds', 'process_cpu_user_seconds_total']) {
+    const metric = a.metrics!.registry.getSingleMetric(name)
+    t.ok(metric, `${name} is exposed`)
+    t.equal(b.metrics!.registry.getSingleMetric(name), metric, `${name}: one collector, not one per app`)
+  }
+  await a.close()
+  t.ok((await scrape(b)).value('nodejs_heap_size_used_bytes')! > 0, 'closing one app leaves the other\'s scrape whole')
+})
+
 t.test('/metrics is Prometheus text with the default process metrics and every musicshare_ metric', async (t) => {
   const app = await build(t)
   const m = await scrape(app)
