@@ -8,8 +8,13 @@ import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { receiverKey } from '../../src/lib/client-identity.js'
 import { sendNoContent, sendSerialisedJson } from '../../src/lib/reply.js'
 import { AppError } from '../../src/errors.js'
+import { useJsonBodies } from '../../plugins/json-body.js'
+import { parseAudioBodyFast } from '../../src/lib/audio-body.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
+  // In this plugin's context only: the audio body's `data` is read straight from the bytes when it can be.
+  useJsonBodies(app, parseAudioBodyFast)
+
   app.post('/:sessionId/audio', {
     bodyLimit: AUDIO_BODY_LIMIT,
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'audio-write') },

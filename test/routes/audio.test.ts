@@ -135,6 +135,25 @@ t.test('since must be an integer >= -1', async (t) => {
   t.equal(absent.statusCode, 204, 'no since means a new receiver (-1)')
 })
 
+t.test('the desktop client\'s System.Text.Json body (every + as \\u002B) and other escapes are read as JSON says', async (t) => {
+  const app = await build(t)
+  await startSession(app)
+  const post = (payload: string) => app.inject({ method: 'POST', url: POST_URL, headers: JSON_HEADERS, payload })
+  const chunks = [clientChunk(0), clientChunk(1), clientChunk(2)]
+  t.ok(chunks.every((c) => c.data.includes('+') && c.data.includes('/')), 'chunks with both characters JSON may escape')
+  // System.Text.Json's default encoder writes '+' as \u002B; other serialisers may write '/' as \/.
+  const stj = JSON.stringify(chunks[0]).replaceAll('+', '\\u002B')
+  const slashes = JSON.stringify(chunks[1]).replaceAll('/', '\\/')
+  const spaced = JSON.stringify(chunks[2], null, 1)
+  for (const body of [stj, slashes, spaced]) t.equal((await post(body)).statusCode, 200)
+  t.same((await poll(app, -1)).json(), chunks, 'relayed as canonical base64, byte-identical to what was encoded')
+
+  const control = JSON.stringify(clientChunk(3)).replace('","sampleRate"', '\x01","sampleRate"') // a raw U+0001
+  const res = await post(control)
+  t.equal(res.statusCode, 400)
+  t.match(res.json(), errorShape('INVALID_JSON'), 'a raw control character in data is malformed JSON, as before')
+})
+
 t.test('wrong content type is 415; malformed JSON is 400 INVALID_JSON', async (t) => {
   const app = await build(t)
   await startSession(app)
