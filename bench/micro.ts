@@ -9,6 +9,8 @@ import { AudioRing } from '../src/lib/audio-ring.js'
 import { decodeFloat32Base64, encodeFloat32Base64 } from '../src/lib/audio-codec.js'
 import { SessionRegistry } from '../src/lib/session-registry.js'
 import { audioChunkJson } from '../src/lib/wire.js'
+import { parseAudioBodyFast } from '../src/lib/audio-body.js'
+import Fastify from 'fastify'
 
 const FORMAT = { sampleRate: 44100, channels: 2 }
 const samples = new Float32Array(44100).map((_, i) => Math.sin(i / 20) * 0.5)
@@ -37,11 +39,30 @@ const metadata = {
   thumbnailData: Buffer.alloc(30_000, 7).toString('base64'), timestamp: Date.now()
 }
 
+// The audio POST body as JSON.stringify writes it, and as the desktop client's System.Text.Json does
+// (every '+' as \u002B); the standard parser is Fastify's (UTF-8 decode, then secure-json-parse).
+const plainBody = Buffer.from(JSON.stringify({ data: base64, ...FORMAT, timestamp: Date.now(), sequenceNumber: 0 }))
+const stjBody = Buffer.from(plainBody.toString().replaceAll('+', '\\u002B'))
+const standardParser = Fastify().getDefaultJsonParser('error', 'error')
+function parseStandard (body: Buffer): unknown {
+  let parsed: unknown
+  standardParser({} as never, body.toString('utf8'), (err, value) => {
+    if (err !== null) throw err
+    parsed = value
+  })
+  return parsed
+}
+if (parseAudioBodyFast(plainBody) === undefined || parseAudioBodyFast(stjBody) === undefined) throw new Error('fast path not taken')
+
 const bench = new Bench({ time: 1500, warmupTime: 300 })
 bench
   .add('ring: append a 0.5 s chunk (44 100 floats)', () => {
     ring.append({ samples, format: FORMAT, timestamp: 0, sequenceNumber: ringSeq++, json })
   })
+  .add('audio body: standard JSON parse, JSON.stringify body (235 KB)', () => { parseStandard(plainBody) })
+  .add('audio body: fast path, JSON.stringify body', () => { parseAudioBodyFast(plainBody) })
+  .add('audio body: standard JSON parse, System.Text.Json body (+ as \\u002B, 257 KB)', () => { parseStandard(stjBody) })
+  .add('audio body: fast path, System.Text.Json body', () => { parseAudioBodyFast(stjBody) })
   .add('codec: base64 decode + validate a 0.5 s chunk', () => {
     decodeFloat32Base64(base64, FORMAT, 1 << 20)
   })

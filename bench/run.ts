@@ -1,8 +1,9 @@
 /**
  * npm run bench -- <s1|s2|s3|ramp|push|push-ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
  *                  [--ceiling | --compare-ceiling] [--fast-poll | --audio-poll-ms N] [--levels 1,2,4] [--out DIR]
- *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N]
+ *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N] [--client-json]
  *
+ * --client-json: sharers write audio bodies as the desktop client's System.Text.Json does ('+' as \u002B).
  * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
  * push-ramp: raises WebSocket listeners per session over --levels (each level --duration s, 8 by default)
  * until delivery p99 passes --p99-limit (500 ms) or a chunk is lost; --wav readers stay at every level.
@@ -49,6 +50,7 @@ const { values, positionals } = parseArgs({
     'compare-ceiling': { type: 'boolean', default: false },
     'fast-poll': { type: 'boolean', default: false },
     'audio-poll-ms': { type: 'string' },
+    'client-json': { type: 'boolean', default: false },
     levels: { type: 'string' },
     sessions: { type: 'string' },
     ws: { type: 'string' },
@@ -75,6 +77,13 @@ if (PUSH.has(scenario) && (values.ceiling || values['compare-ceiling'])) {
   process.exit(2)
 }
 const audioPollMs = Number(values['audio-poll-ms'] ?? (values['fast-poll'] ? 100 : 400))
+// --client-json: audio bodies as the desktop client's System.Text.Json writes them ('+' as \u002B). The
+// ceiling relays the raw bytes, so its receivers would read escaped base64: it is not comparable there.
+const bodyEncoding = values['client-json'] ? 'system-text-json' : 'plain'
+if (values['client-json'] && (values.ceiling || values['compare-ceiling'])) {
+  console.error('--client-json runs against the server only: the ceiling relays the escaped bytes as they came')
+  process.exit(2)
+}
 const clusterSize = values.cluster === undefined ? 0 : Number(values.cluster)
 if (values.cluster !== undefined && (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 16)) {
   console.error('--cluster takes the number of instances, 1 to 16')
@@ -119,7 +128,7 @@ async function runCluster (): Promise<Run> {
     const pids = cluster.instances.map((i) => i.child.pid as number)
     const cpuBefore = pids.map(cpuSeconds)
     const began = performance.now()
-    const result = await runScenario({ url: cluster.url, token: values.token, sessions: shape!.sessions, durationS, audioPollMs, scenario: label('cluster'), receiversPerSession: shape!.receiversPerSession })
+    const result = await runScenario({ url: cluster.url, token: values.token, sessions: shape!.sessions, durationS, audioPollMs, scenario: label('cluster'), receiversPerSession: shape!.receiversPerSession, bodyEncoding })
     const wallS = (performance.now() - began) / 1000
     const instances = await Promise.all(cluster.instances.map(async (instance, i): Promise<InstanceShare> => {
       const res = await fetch(`${instance.url}/api/share/sessions?state=all&limit=200`, { headers: { authorization: `Bearer ${values.token}` } })
@@ -143,7 +152,7 @@ async function runTarget (target: Target): Promise<Run> {
     const s = await spawnServer(scripts[target as 'ceiling' | 'server'], values.token)
     ;({ url, pid, stop } = s)
   }
-  const base = { url: url as string, token: values.token, sessions, durationS, audioPollMs, serverPid: pid, wsPerSession, wavPerSession }
+  const base = { url: url as string, token: values.token, sessions, durationS, audioPollMs, serverPid: pid, wsPerSession, wavPerSession, bodyEncoding } as const
   try {
     if (!RAMPS.has(scenario)) {
       const result = await runScenario({ ...base, scenario: label(target), receiversPerSession: shape!.receiversPerSession })

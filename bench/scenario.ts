@@ -7,6 +7,7 @@ import { CLOSE_WAIT_MS, WavListener, WsListener, type PushTally } from './lib/pu
 import { Receiver } from './lib/receiver.js'
 import { sleepUntil } from './lib/scheduler.js'
 import { Sharer } from './lib/sharer.js'
+import type { BodyEncoding } from './lib/payloads.js'
 import { endpointReport, round, summarize, type EndpointReport, type Summary } from './lib/stats.js'
 
 export const USER_AGENT = 'SongRequest Desktop v1.0.0'
@@ -27,6 +28,8 @@ export interface ScenarioOptions {
   /** Push listeners per session: WebSocket receivers and real-time stream.wav readers (default 0). */
   wsPerSession?: number
   wavPerSession?: number
+  /** How sharers write their audio JSON (default plain, as JSON.stringify). */
+  bodyEncoding?: BodyEncoding
 }
 
 /** What every kind of listener reports about the chunks it got, summed over its kind. */
@@ -145,7 +148,7 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   const steadyFrom = Math.min(t0 + JOIN_AT + JOIN_SPREAD + 1000, (t0 + audioEnd) / 2)
   const ctx = new RunContext(steadyFrom)
 
-  const sharers = Array.from({ length: o.sessions }, (_, i) => new Sharer(ctx, o.url, headers, String(nextSessionId++), i))
+  const sharers = Array.from({ length: o.sessions }, (_, i) => new Sharer(ctx, o.url, headers, String(nextSessionId++), i, o.bodyEncoding))
   sharers.forEach((s, i) => s.begin(t0 + (i / o.sessions) * 500, audioEnd))
   const receivers: Receiver[] = []
   const running: Array<Promise<void>> = []

@@ -113,14 +113,21 @@ export function chunkPcm16 (sessionIndex: number, seq: number): Buffer {
   return Buffer.concat([toPcm16(rawTag(sessionIndex, seq)), pcm16Rest[seq % WAVEFORMS] as Buffer])
 }
 
+/**
+ * How the sharer writes its JSON: `plain` as JSON.stringify does, `system-text-json` as the desktop client's
+ * System.Text.Json does by default, with every '+' escaped as \u002B (about 9 % more bytes).
+ */
+export type BodyEncoding = 'plain' | 'system-text-json'
+const escapePlus = (b: Buffer) => Buffer.from(b.toString('latin1').replaceAll('+', '\\u002B'), 'latin1')
+const escapedRests = new Map<number, Buffer>()
+
 /** The audio POST body, as pieces written in order (no 235 KB concatenation per request). */
-export function audioBody (sessionIndex: number, seq: number, timestamp: number): Buffer[] {
-  return [
-    DATA_OPEN,
-    chunkTag(sessionIndex, seq),
-    chunkRest(seq),
-    Buffer.from(`","sampleRate":44100,"channels":2,"timestamp":${timestamp},"sequenceNumber":${seq}}`, 'latin1')
-  ]
+export function audioBody (sessionIndex: number, seq: number, timestamp: number, encoding: BodyEncoding = 'plain'): Buffer[] {
+  const tail = Buffer.from(`","sampleRate":44100,"channels":2,"timestamp":${timestamp},"sequenceNumber":${seq}}`, 'latin1')
+  if (encoding === 'plain') return [DATA_OPEN, chunkTag(sessionIndex, seq), chunkRest(seq), tail]
+  let rest = escapedRests.get(seq % WAVEFORMS)
+  if (rest === undefined) escapedRests.set(seq % WAVEFORMS, rest = escapePlus(chunkRest(seq)))
+  return [DATA_OPEN, escapePlus(chunkTag(sessionIndex, seq)), rest, tail]
 }
 const DATA_OPEN = Buffer.from('{"data":"', 'latin1')
 

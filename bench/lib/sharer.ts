@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { RunContext } from './context.js'
 import { HttpClient } from './http-client.js'
-import { audioBody, jpegThumbnailBase64, lrcLyrics } from './payloads.js'
+import { audioBody, jpegThumbnailBase64, lrcLyrics, type BodyEncoding } from './payloads.js'
 import { every, sleepUntil } from './scheduler.js'
 
 const LYRICS = lrcLyrics()
@@ -24,7 +24,7 @@ export class Sharer {
   private cancel: Array<() => void> = []
 
   constructor (private readonly ctx: RunContext, baseUrl: string, headers: Record<string, string>,
-    readonly sessionId: string, readonly index: number) {
+    readonly sessionId: string, readonly index: number, private readonly encoding: BodyEncoding = 'plain') {
     this.client = new HttpClient(baseUrl, headers)
   }
 
@@ -62,7 +62,7 @@ export class Sharer {
   private async postAudio (seq: number, lateness: number): Promise<void> {
     const timestamp = Date.now()
     this.sentTimestamp[seq] = timestamp
-    const res = await this.ctx.send(this.client, 'POST audio', `/api/share/${this.sessionId}/audio`, audioBody(this.index, seq, timestamp), lateness)
+    const res = await this.ctx.send(this.client, 'POST audio', `/api/share/${this.sessionId}/audio`, audioBody(this.index, seq, timestamp, this.encoding), lateness)
     if (!res.ok) return
     this.ackedAt[seq] = res.endedAt
     this.postedAt[seq] = res.startedAt
