@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { SessionRegistry, SessionSnapshot } from './session-registry.js'
 import type { EndedSession } from './session-registry.js'
 import { ENDED_KEY, parseEnded, parseSession, SESSION_KEY, snapshotKeys, type AudioEntry } from './snapshot-schema.js'
+import { batches, errorMessage, readEndedMarkers, scanCaptures, unwrap } from './redis-reads.js'
 import {
   claimOwner, EPOCH_KEY, HEARTBEAT_KEY, HEARTBEAT_TTL_MS, heartbeatKey, type ClaimBook, type ScriptReply
 } from './cluster-claims.js'
@@ -40,13 +41,9 @@ export interface ClusterSession {
   ownerAlive: boolean
 }
 
-/** Ids a start-up restore or a list reads per round trip. */
-const BATCH = 100
 /** An id with no snapshot in Redis is not looked up again for this long (receivers polling a dead id). */
 const NEGATIVE_CACHE_MS = 1_000
 const MAX_NEGATIVE_CACHE = 10_000
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * The cluster's side of the Redis snapshot: this instance's heartbeat, taking sessions over from other
@@ -92,7 +89,7 @@ export class ClusterDirectory {
       })
     } catch (err) {
       this.stats.heartbeatFailures++
-      this.log.debug({ err: message(err) }, 'heartbeat failed')
+      this.log.debug({ err: errorMessage(err) }, 'heartbeat failed')
     }
   }
 
@@ -157,7 +154,7 @@ export class ClusterDirectory {
           'took a session over from Redis')
       }
     } catch (err) {
-      this.log.warn({ sessionId: id, err: message(err) }, 'could not look a session up in Redis')
+      this.log.warn({ sessionId: id, err: errorMessage(err) }, 'could not look a session up in Redis')
     }
   }
 
@@ -266,42 +263,16 @@ export class ClusterDirectory {
     return result
   }
 
-  /** Every key name matching `pattern` whose first capture group `re` extracts (SCAN, never KEYS). */
-  async #scan (pattern: string, res: readonly RegExp[]): Promise<string[][]> {
-    const found = res.map(() => new Set<string>())
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      cursor = next
-      for (const key of keys) {
-        res.forEach((re, i) => {
-          const m = re.exec(key)
-          if (m) found[i]!.add(m[1]!)
-        })
-      }
-    } while (cursor !== '0')
-    return found.map((set) => [...set].sort())
-  }
-
   /**
    * The whole cluster as Redis knows it, for operators: every active session snapshot with its owner,
    * the ended markers, and the live instances. Reads as many keys as there are sessions: not for polling.
    */
   async listCluster (): Promise<{ sessions: ClusterSession[], ended: EndedSession[], instances: string[] }> {
-    const [instances] = await this.#scan('instance:*:heartbeat', [HEARTBEAT_KEY]) as [string[]]
-    const [sessionIds, endedIds] = await this.#scan('session:*', [SESSION_KEY, ENDED_KEY]) as [string[], string[]]
+    const [instances] = await scanCaptures(this.client, 'instance:*:heartbeat', [HEARTBEAT_KEY]) as [string[]]
+    const [sessionIds, endedIds] = await scanCaptures(this.client, 'session:*', [SESSION_KEY, ENDED_KEY]) as [string[], string[]]
     const live = new Set(instances)
     const sessions: ClusterSession[] = []
-    const ended: EndedSession[] = []
-    for (const batch of batches(endedIds)) {
-      const pipeline = this.client.pipeline()
-      for (const id of batch) pipeline.hgetall(snapshotKeys(id).ended)
-      const replies = unwrap(await pipeline.exec())
-      batch.forEach((id, i) => {
-        const marker = parseEnded(id, replies[i] as Record<string, string>)
-        if (marker !== undefined) ended.push(marker)
-      })
-    }
+    const ended = await readEndedMarkers(this.client, endedIds)
     for (const batch of batches(sessionIds)) {
       const pipeline = this.client.pipeline()
       for (const id of batch) {
@@ -319,18 +290,6 @@ export class ClusterDirectory {
         sessions.push({ id, hash, title: title ?? null, artist: artist ?? null, instanceId: owner, ownerAlive: owner !== null && live.has(owner) })
       })
     }
-    return { sessions, ended: ended.sort((a, b) => a.endedAt - b.endedAt), instances }
+    return { sessions, ended, instances }
   }
-}
-
-function * batches<T> (items: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += BATCH) yield items.slice(i, i + BATCH)
-}
-
-export function unwrap (results: Array<[Error | null, unknown]> | null): unknown[] {
-  if (results === null) throw new Error('pipeline aborted')
-  return results.map(([err, value]) => {
-    if (err !== null) throw err
-    return value
-  })
 }

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis'
 import type { ComponentHealth } from './health-checks.js'
 import type { EndedSession, RegistryEvents, SessionRegistry } from './session-registry.js'
-import { ENDED_KEY, parseEnded, SESSION_KEY, snapshotKeys } from './snapshot-schema.js'
+import { ENDED_KEY, SESSION_KEY, snapshotKeys } from './snapshot-schema.js'
 import { SnapshotWriter, type Batch, type WriterOptions } from './snapshot-writer.js'
 import { ClaimBook, defineClusterScripts, EPOCH_KEY, type ScriptReply } from './cluster-claims.js'
-import { ClusterDirectory, unwrap } from './cluster-directory.js'
+import { ClusterDirectory } from './cluster-directory.js'
+import { errorMessage, readEndedMarkers, scanCaptures } from './redis-reads.js'
 
 export interface RedisSnapshotOptions extends Omit<WriterOptions, 'claims'> {
   /** How long start-up waits for Redis before serving without it. */
@@ -28,11 +29,6 @@ export type ClaimResult =
   | 'taken'
   /** Redis is unavailable: started without a claim. */
   | 'skipped'
-
-/** Ids read per restore round trip. */
-const RESTORE_BATCH = 100
-
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err))
 
 /**
  * Keeps every session in Redis so a restart or a crash loses nothing but the requests made while the
@@ -145,7 +141,7 @@ export class RedisSnapshot {
       this.claims.set(id, value)
       return 'claimed'
     } catch (err) {
-      this.log.warn({ sessionId: id, err: message(err) }, 'session id not claimed in Redis: the claim failed')
+      this.log.warn({ sessionId: id, err: errorMessage(err) }, 'session id not claimed in Redis: the claim failed')
       return 'skipped'
     }
   }
@@ -159,7 +155,7 @@ export class RedisSnapshot {
     try {
       await this.client.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, '', this.options.instanceId, '2', 'del', keys.claim)
     } catch (err) {
-      this.log.warn({ sessionId: id, err: message(err) }, 'could not release a session id claim; it expires with the session timeout')
+      this.log.warn({ sessionId: id, err: errorMessage(err) }, 'could not release a session id claim; it expires with the session timeout')
     }
   }
 
@@ -249,8 +245,8 @@ export class RedisSnapshot {
       } catch (err) {
         this.writer.failed(batch)
         this.stats.flushFailures++
-        this.#writeError = message(err)
-        this.log.debug({ err: message(err), commands: batch.commands }, 'Redis snapshot flush failed; retried whole on the next tick')
+        this.#writeError = errorMessage(err)
+        this.log.debug({ err: errorMessage(err), commands: batch.commands }, 'Redis snapshot flush failed; retried whole on the next tick')
       } finally {
         this.#flushing = undefined
       }
@@ -274,7 +270,7 @@ export class RedisSnapshot {
       try {
         const found = await this.#read()
         let endedMarkers = 0
-        for (const ended of found.ended.sort((a, b) => a.endedAt - b.endedAt)) {
+        for (const ended of found.ended) {
           if (this.registry.restoreEnded(ended, now)) endedMarkers++
         }
         const counts = { ...await this.directory.restoreAtStart(found.sessionIds, now), endedMarkers }
@@ -282,7 +278,7 @@ export class RedisSnapshot {
         this.#restored = true
         this.log.info(counts, `restored ${counts.restored} session(s) from Redis`)
       } catch (err) {
-        this.log.error({ err: message(err) }, 'reading sessions back from Redis failed; retrying on the next tick')
+        this.log.error({ err: errorMessage(err) }, 'reading sessions back from Redis failed; retrying on the next tick')
       } finally {
         this.#restoring = undefined
       }
@@ -290,36 +286,9 @@ export class RedisSnapshot {
     await this.#restoring
   }
 
-  /** The ids of every session snapshot in Redis, and the ended markers (read whole). */
+  /** The ids of every session snapshot in Redis, and the ended markers (read whole, oldest end first). */
   async #read (): Promise<{ sessionIds: string[], ended: EndedSession[] }> {
-    const sessionIds: string[] = []
-    const endedIds: string[] = []
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', 'session:*', 'COUNT', 1000)
-      cursor = next
-      for (const key of keys) {
-        const active = SESSION_KEY.exec(key)
-        if (active) sessionIds.push(active[1]!)
-        const ended = ENDED_KEY.exec(key)
-        if (ended) endedIds.push(ended[1]!)
-      }
-    } while (cursor !== '0')
-
-    const result = { sessionIds: [...new Set(sessionIds)], ended: [] as EndedSession[] }
-    for (const ids of batches([...new Set(endedIds)])) {
-      const pipeline = this.client.pipeline()
-      for (const id of ids) pipeline.hgetall(snapshotKeys(id).ended)
-      const replies = unwrap(await pipeline.exec())
-      ids.forEach((id, i) => {
-        const ended = parseEnded(id, replies[i] as Record<string, string>)
-        if (ended !== undefined) result.ended.push(ended)
-      })
-    }
-    return result
+    const [sessionIds, endedIds] = await scanCaptures(this.client, 'session:*', [SESSION_KEY, ENDED_KEY]) as [string[], string[]]
+    return { sessionIds, ended: await readEndedMarkers(this.client, endedIds) }
   }
-}
-
-function * batches<T> (items: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += RESTORE_BATCH) yield items.slice(i, i + RESTORE_BATCH)
 }
