@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
-import { Type } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { RawData, WebSocket } from 'ws'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
 import { MAX_AUDIO_CHUNK_BYTES, MetadataBody } from '../../src/schemas/share.js'
@@ -17,6 +17,13 @@ import type { ShareSession } from '../../src/lib/session.js'
 
 const metadataCheck = TypeCompiler.Compile(MetadataBody)
 const frameCheck = TypeCompiler.Compile(AudioFrameFields)
+
+/** Throws VALIDATION_ERROR naming the first problem, in the words the REST routes use, unless `value` passes. */
+function validate<T extends TSchema> (check: TypeCheck<T>, value: unknown, what: string): asserts value is Static<T> {
+  if (check.Check(value)) return
+  const first = check.Errors(value).First()
+  throw new AppError('VALIDATION_ERROR', `${what}${first?.path ?? ''} ${first?.message ?? 'is invalid'}`)
+}
 
 /** Last-Event-ID as a number, or undefined for anything else (then the stream starts from a snapshot). */
 function lastEventId (header: string | string[] | undefined): number | undefined {
@@ -43,13 +50,10 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
   const gateFor = (sessionId: string, transport: string) =>
     new SendGate(sendBufferBytes, maxDroppedFrames, hub, { sessionId, transport })
 
-  /** The active session, after checking the server may hold one more push connection. */
+  /** The active session, after checking the server may hold one more push connection (before any upgrade or hijack). */
   const acceptPush = (sessionId: string): ShareSession => {
     const session = app.sessions.requireActive(sessionId)
-    if (hub.connections >= app.config.push.maxConnections) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The server holds as many push connections as it may; try again later',
-        {}, { 'retry-after': '5' })
-    }
+    hub.requireRoom()
     return session
   }
 
@@ -63,10 +67,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       } catch {
         throw new AppError('INVALID_JSON', 'A text frame must be a JSON metadata object')
       }
-      if (!metadataCheck.Check(body)) {
-        const first = metadataCheck.Errors(body).First()
-        throw new AppError('VALIDATION_ERROR', `metadata${first?.path ?? ''} ${first?.message ?? 'is invalid'}`)
-      }
+      validate(metadataCheck, body, 'metadata')
       app.sessions.receiveMetadata(sessionId, body, now)
       return
     }
@@ -78,10 +79,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       sequenceNumber: frame.sequenceNumber,
       timestamp: frame.timestamp === 0 ? undefined : frame.timestamp
     }
-    if (!frameCheck.Check(fields)) {
-      const first = frameCheck.Errors(fields).First()
-      throw new AppError('VALIDATION_ERROR', `audio frame${first?.path ?? ''} ${first?.message ?? 'is invalid'}`)
-    }
+    validate(frameCheck, fields, 'audio frame')
     if (frame.pcm.length > MAX_AUDIO_CHUNK_BYTES) {
       throw new AppError('PAYLOAD_TOO_LARGE', `audio chunk is ${frame.pcm.length} bytes; at most ${MAX_AUDIO_CHUNK_BYTES} bytes are accepted`)
     }
@@ -106,8 +104,10 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   const receiving = { auth: 'receive' as const, rateLimit: rateLimitFor(app.config.rateLimit, 'poll') }
-  /** Options of an endless response: receiver auth, and no HEAD route (a stream has nothing to say to HEAD). */
-  /** An endless response: documented by its media type, written by a hijacked reply (no serializer runs). */
+  /**
+   * Options of an endless response: receiver auth, no HEAD route (a stream has nothing to say to HEAD),
+   * documented by its media type; a hijacked reply writes it (no serializer runs).
+   */
   const endless = (summary: string, mediaType: string, description: string) => ({
     exposeHeadRoute: false,
     config: receiving,

@@ -74,7 +74,7 @@ export class PushHub {
     registry.events.on('metadata', (session, stored) => this.#onMetadata(session, stored))
     registry.events.on('audio', (session, chunk) => this.#onAudio(session, chunk))
     registry.events.on('ended', (ended) => this.#onEnded(ended))
-    // Taken over by another instance (cluster): listeners are closed as on a shutdown, so they reconnect there.
+    // Taken over by another instance (cluster): listeners are told it moved, so they reconnect there.
     registry.events.on('moved', (session) => this.#onMoved(session.id))
   }
 
@@ -83,16 +83,18 @@ export class PushHub {
   /** Listeners of one session (for tests and stats). */
   listenerCount (sessionId: string): number { return this.#channels.get(sessionId)?.listeners.size ?? 0 }
 
-  /**
-   * Adds a listener to an active session and tells everyone the new listener count. Throws
-   * SERVICE_UNAVAILABLE when the server holds as many push connections as it may.
-   */
-  attach (session: ShareSession, listener: PushListener, now: number): void {
+  /** Throws SERVICE_UNAVAILABLE when the server holds as many push connections as it may. */
+  requireRoom (): void {
     if (this.#connections >= this.options.maxConnections) {
       throw new AppError('SERVICE_UNAVAILABLE',
         `The server holds its limit of ${this.options.maxConnections} push connections; try again later`,
         {}, { 'retry-after': '5' })
     }
+  }
+
+  /** Adds a listener to an active session and tells everyone the new listener count (see requireRoom). */
+  attach (session: ShareSession, listener: PushListener, now: number): void {
+    this.requireRoom()
     this.#connections++
     this.#channel(session.id).listeners.add(listener)
     if (listener.trackerKey !== undefined) session.listeners.touch(listener.trackerKey, now)
@@ -157,12 +159,8 @@ export class PushHub {
 
   /** Closes every listener (server shutdown). */
   closeAll (): void {
-    for (const channel of this.#channels.values()) {
-      for (const listener of [...channel.listeners]) listener.close('shutdown')
-      channel.listeners.clear()
-    }
+    for (const channel of this.#channels.values()) this.#closeListeners(channel, 'shutdown')
     this.#channels.clear()
-    this.#connections = 0
   }
 
   #channel (sessionId: string): Channel {
@@ -232,9 +230,7 @@ export class PushHub {
     const channel = this.#channels.get(id)
     if (channel === undefined) return
     this.#channels.delete(id)
-    for (const listener of [...channel.listeners]) listener.close('moved')
-    this.#connections -= channel.listeners.size
-    channel.listeners.clear()
+    this.#closeListeners(channel, 'moved')
   }
 
   #onEnded (ended: EndedSession): void {
@@ -242,7 +238,11 @@ export class PushHub {
     if (channel === undefined) return
     this.#channels.delete(ended.id)
     this.#emit(channel, 'ended', { reason: ended.reason, endedAt: ended.endedAt })
-    for (const listener of channel.listeners) listener.close('ended')
+    this.#closeListeners(channel, 'ended')
+  }
+
+  #closeListeners (channel: Channel, reason: CloseReason): void {
+    for (const listener of [...channel.listeners]) listener.close(reason)
     this.#connections -= channel.listeners.size
     channel.listeners.clear()
   }
