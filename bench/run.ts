@@ -89,6 +89,10 @@ if (values.cluster !== undefined && (!Number.isInteger(clusterSize) || clusterSi
   console.error('--cluster takes the number of instances, 1 to 16')
   process.exit(2)
 }
+if (clusterSize > 0 && RAMPS.has(scenario)) {
+  console.error(`--cluster runs one fixed load; "${scenario}" ramps the load up: run it without --cluster`)
+  process.exit(2)
+}
 const targets: Target[] = clusterSize > 0
   ? ['server', 'cluster']
   : values['compare-ceiling'] ? ['ceiling', 'server'] : values.ceiling ? ['ceiling'] : values.url ? ['url'] : ['server']
@@ -113,6 +117,11 @@ function binary (command: string): string {
   }
 }
 
+/** What every run of this invocation shares, so a direct run and a cluster run carry the same load. */
+function scenarioBase (url: string, serverPid?: number) {
+  return { url, token: values.token, sessions, durationS, audioPollMs, serverPid, wsPerSession, wavPerSession, bodyEncoding } as const
+}
+
 /** The scenario through HAProxy against `clusterSize` instances; per instance: sessions held and CPU. */
 async function runCluster (): Promise<Run> {
   const cluster = await LocalCluster.start({
@@ -128,7 +137,7 @@ async function runCluster (): Promise<Run> {
     const pids = cluster.instances.map((i) => i.child.pid as number)
     const cpuBefore = pids.map(cpuSeconds)
     const began = performance.now()
-    const result = await runScenario({ url: cluster.url, token: values.token, sessions: shape!.sessions, durationS, audioPollMs, scenario: label('cluster'), receiversPerSession: shape!.receiversPerSession, bodyEncoding })
+    const result = await runScenario({ ...scenarioBase(cluster.url), scenario: label('cluster'), receiversPerSession: shape!.receiversPerSession })
     const wallS = (performance.now() - began) / 1000
     const instances = await Promise.all(cluster.instances.map(async (instance, i): Promise<InstanceShare> => {
       const res = await fetch(`${instance.url}/api/share/sessions?state=all&limit=200`, { headers: { authorization: `Bearer ${values.token}` } })
@@ -152,7 +161,7 @@ async function runTarget (target: Target): Promise<Run> {
     const s = await spawnServer(scripts[target as 'ceiling' | 'server'], values.token)
     ;({ url, pid, stop } = s)
   }
-  const base = { url: url as string, token: values.token, sessions, durationS, audioPollMs, serverPid: pid, wsPerSession, wavPerSession, bodyEncoding } as const
+  const base = scenarioBase(url as string, pid)
   try {
     if (!RAMPS.has(scenario)) {
       const result = await runScenario({ ...base, scenario: label(target), receiversPerSession: shape!.receiversPerSession })
