@@ -26,8 +26,11 @@ export interface NewChunk {
   readonly format: AudioFormat
   readonly timestamp: number
   readonly sequenceNumber: number
-  /** `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers. */
-  readonly json: Buffer
+  /**
+   * `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers, when the
+   * chunk arrived as that text; otherwise `jsonOf` builds it from the samples when first asked.
+   */
+  readonly json?: Buffer | undefined
 }
 
 /** A buffered chunk with its serialised form, kept while the chunk is recent. */
@@ -123,7 +126,7 @@ export class AudioRing {
     if (firstPart < n) this.#samples.set(chunk.samples.subarray(firstPart), 0)
     this.#head = (offset + n) % this.#samples.length
     this.#used += n
-    this.#jsonBytes += chunk.json.byteLength
+    this.#jsonBytes += chunk.json?.byteLength ?? 0
     const stored: StoredChunk = {
       sequenceNumber: chunk.sequenceNumber,
       timestamp: chunk.timestamp,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { AppError } from '../errors.js'
 import type { AudioFormat, BufferedChunk } from './audio-ring.js'
-import { decodeFloat32Base64, encodeFloat32Base64 } from './audio-codec.js'
+import { decodeFloat32Base64 } from './audio-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
 import { audioChunkJson, audioChunksArray } from './wire.js'
 import type { SharerBinding } from './sharer-guard.js'
@@ -126,9 +126,9 @@ export class SessionRegistry {
 
   /**
    * Brings back a session from a snapshot taken before a restart, as it was: start time, last activity,
-   * last sequence number, counters, metadata (with its TTL still running) and buffered audio, whose JSON is
-   * rebuilt so polls answer byte for byte as before. A session already live here wins; one idle past the
-   * session timeout stays gone.
+   * last sequence number, counters, metadata (with its TTL still running) and buffered audio, whose JSON the
+   * ring rebuilds from the samples when polled, so polls answer byte for byte as before. A session already
+   * live here wins; one idle past the session timeout stays gone.
    */
   restore (snapshot: SessionSnapshot, now: number): RestoreOutcome {
     if (this.#active.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
@@ -136,13 +136,7 @@ export class SessionRegistry {
     if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
     this.#ended.delete(snapshot.id)
     const session = new ShareSession(snapshot.id, snapshot.startTime, this.options)
-    session.restore(snapshot, snapshot.chunks.map((c) => ({
-      samples: c.samples,
-      format: c.format,
-      timestamp: c.timestamp,
-      sequenceNumber: c.sequenceNumber,
-      json: audioChunkJson(encodeFloat32Base64(c.samples), c.format, c.timestamp, c.sequenceNumber)
-    })))
+    session.restore(snapshot, snapshot.chunks)
     this.#active.set(snapshot.id, session)
     this.events.emit('restored', session)
     return { state: 'restored', session }
@@ -207,40 +201,36 @@ export class SessionRegistry {
    */
   receiveAudio (id: string, upload: AudioUpload, maxBytes: number, now: number): { buffered: boolean } {
     const session = this.requireActive(id)
-    if (upload.sequenceNumber <= session.lastSequence) {
-      session.touch(now)
-      return { buffered: false }
-    }
+    if (this.#isRepeat(session, upload.sequenceNumber, now)) return { buffered: false }
     const format = { sampleRate: upload.sampleRate, channels: upload.channels }
     const decoded = decodeFloat32Base64(upload.data, format, maxBytes)
+    const timestamp = upload.timestamp ?? now
     // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
-    return this.#storeAudio(session, decoded.samples, format, upload.timestamp ?? now, upload.sequenceNumber, upload.data, now)
+    const json = audioChunkJson(upload.data, format, timestamp, upload.sequenceNumber)
+    return this.#storeAudio(session, decoded.samples, format, timestamp, upload.sequenceNumber, json, now)
   }
 
   /**
    * The same for samples that arrived as raw float32 (a WebSocket sharer), already checked by
-   * `float32Frames`. Their REST form is built here, once, so pollers get them too.
+   * `float32Frames`. Their REST form is built from the samples when a poller first asks for it.
    */
   receiveAudioSamples (id: string, upload: Omit<AudioUpload, 'data'> & { samples: Float32Array }, now: number): { buffered: boolean } {
     const session = this.requireActive(id)
-    if (upload.sequenceNumber <= session.lastSequence) {
-      session.touch(now)
-      return { buffered: false }
-    }
+    if (this.#isRepeat(session, upload.sequenceNumber, now)) return { buffered: false }
     return this.#storeAudio(session, upload.samples, { sampleRate: upload.sampleRate, channels: upload.channels },
-      upload.timestamp ?? now, upload.sequenceNumber, encodeFloat32Base64(upload.samples), now)
+      upload.timestamp ?? now, upload.sequenceNumber, undefined, now)
+  }
+
+  /** A sequence number not after the last accepted one: the sharer is alive, but nothing is decoded or stored. */
+  #isRepeat (session: ShareSession, sequenceNumber: number, now: number): boolean {
+    if (sequenceNumber > session.lastSequence) return false
+    session.touch(now)
+    return true
   }
 
   #storeAudio (session: ShareSession, samples: Float32Array, format: AudioFormat, timestamp: number,
-    sequenceNumber: number, base64: string, now: number): { buffered: boolean } {
-    const outcome = session.appendAudio({
-      samples,
-      format,
-      timestamp,
-      sequenceNumber,
-      byteLength: samples.byteLength,
-      json: audioChunkJson(base64, format, timestamp, sequenceNumber)
-    }, now)
+    sequenceNumber: number, json: Buffer | undefined, now: number): { buffered: boolean } {
+    const outcome = session.appendAudio({ samples, format, timestamp, sequenceNumber, byteLength: samples.byteLength, json }, now)
     if (!outcome.buffered) return { buffered: false }
     if (outcome.formatChanged) {
       this.log.info({ sessionId: session.id, sampleRate: format.sampleRate, channels: format.channels },

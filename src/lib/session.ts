@@ -33,7 +33,8 @@ export interface IncomingChunk {
   readonly format: AudioFormat
   readonly timestamp: number
   readonly sequenceNumber: number
-  readonly json: Buffer
+  /** The chunk's REST JSON when it arrived as such (see NewChunk). */
+  readonly json?: Buffer | undefined
   /** Decoded bytes, counted in bytesTransferred. */
   readonly byteLength: number
 }

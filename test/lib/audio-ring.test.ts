@@ -1,6 +1,6 @@
 import t from 'tap'
 import { AudioRing, durationSeconds, sameFormat, type AudioFormat, type BufferedChunk, type NewChunk } from '../../src/lib/audio-ring.js'
-import { CLIENT_FRAMES, MONO_48K, STEREO_44K, ringChunk, sine, type TapTest } from './fixtures/audio.js'
+import { CLIENT_FRAMES, MONO_48K, STEREO_44K, ringChunk, sine, type RestChunk, type TapTest } from './fixtures/audio.js'
 
 /** Every chunk the ring holds, oldest first (an unbounded join burst covers them all). */
 function held (ring: AudioRing): readonly BufferedChunk[] {
@@ -23,7 +23,7 @@ function firstDifference (a: Float32Array, b: Float32Array): number {
  * store (so they can only be evicted oldest first), each reads back exactly what was appended, the held audio
  * fits the store, and bytesHeld is the store plus the JSON.
  */
-function checkInvariants (t: TapTest, ring: AudioRing, sent: Map<number, NewChunk>): void {
+function checkInvariants (t: TapTest, ring: AudioRing, sent: Map<number, RestChunk>): void {
   const chunks = held(ring)
   const bytesHeld = ring.bytesHeld
   t.equal(chunks.length, ring.chunkCount, 'held() sees every chunk')
@@ -124,7 +124,7 @@ t.test('the store is a copy: changing the caller\'s array afterwards does not ch
 
 t.test('eviction by duration: 5 s is exactly ten of the client\'s 0.5 s stereo chunks', async (t) => {
   const ring = new AudioRing(5)
-  const sent = new Map<number, NewChunk>()
+  const sent = new Map<number, RestChunk>()
   for (let seq = 0; seq < 10; seq++) {
     const c = ringChunk(seq, CLIENT_FRAMES)
     sent.set(seq, c)
@@ -154,7 +154,7 @@ t.test('eviction by duration: 5 s is exactly ten of the client\'s 0.5 s stereo c
 t.test('eviction by duration: ~53 of the spec\'s 4096-frame chunks, stereo and mono', async (t) => {
   for (const format of [STEREO_44K, { sampleRate: 44100, channels: 1 }]) {
     const ring = new AudioRing(5)
-    const sent = new Map<number, NewChunk>()
+    const sent = new Map<number, RestChunk>()
     let maxEvictedAtOnce = 0
     for (let seq = 0; seq < 200; seq++) {
       const c = ringChunk(seq, 4096, format)
@@ -177,7 +177,7 @@ t.test('wrap-around: a chunk split across the end of the store reads back identi
     // 1 s at 10 Hz mono = 10 samples; chunks of 3 samples.
     const fmt: AudioFormat = { sampleRate: 10, channels: 1 }
     const ring = new AudioRing(1)
-    const sent = new Map<number, NewChunk>()
+    const sent = new Map<number, RestChunk>()
     for (let seq = 0; seq < 3; seq++) { const c = ringChunk(seq, 3, fmt); sent.set(seq, c); ring.append(c) }
     t.same(held(ring).map((c) => c.offset), [0, 3, 6])
     const c3 = ringChunk(3, 3, fmt)
@@ -199,7 +199,7 @@ t.test('wrap-around: a chunk split across the end of the store reads back identi
 
   t.test('real format, 1000-frame stereo chunks, hundreds of laps', async (t) => {
     const ring = new AudioRing(5)
-    const sent = new Map<number, NewChunk>()
+    const sent = new Map<number, RestChunk>()
     let splits = 0
     let badReads = 0
     for (let seq = 0; seq < 700; seq++) {
@@ -224,7 +224,7 @@ t.test('odd chunk sizes: 1, 1000 and 4097 frames mixed, mono, stereo and 6 chann
   const sizes = [1, 1000, 4097, 1, 4097, 1000, 7, 22050, 4097]
   for (const format of [{ sampleRate: 44100, channels: 1 }, STEREO_44K, { sampleRate: 48000, channels: 6 }]) {
     const ring = new AudioRing(1)
-    const sent = new Map<number, NewChunk>()
+    const sent = new Map<number, RestChunk>()
     let seq = 0
     let maxSeconds = 0
     for (let round = 0; round < 30; round++) {
@@ -370,7 +370,7 @@ t.test('format change empties the ring and continues in the new format', async (
   t.same(seqs(ring.chunksAfter(3, 10, 2)), [14], 'a receiver behind gets the new format only')
   t.equal(firstDifference(ring.samplesOf(held(ring)[0]!), first.samples), -1)
 
-  const sent = new Map<number, NewChunk>([[14, first]])
+  const sent = new Map<number, RestChunk>([[14, first]])
   let evicted = 0
   for (let seq = 15; seq < 40; seq++) {
     const c = ringChunk(seq, 12000, MONO_48K)
@@ -410,7 +410,7 @@ t.test('a chunk larger than the window', async (t) => {
   t.equal(firstDifference(ring.samplesOf(held(ring)[0]!), big.samples), -1, 'and it reads back whole')
   t.same(seqs(ring.chunksAfter(-1, 10, 2)), [5], 'a joiner still gets the newest chunk')
 
-  const sent = new Map<number, NewChunk>()
+  const sent = new Map<number, RestChunk>()
   const c6 = ringChunk(6, 4000, fmt)
   sent.set(6, c6)
   const r6 = ring.append(c6)
@@ -478,11 +478,23 @@ t.test('clear() drops everything and the ring starts over', async (t) => {
   t.equal(firstDifference(ring.samplesOf(held(ring)[0]!), c.samples), -1)
 })
 
+t.test('a chunk appended without JSON (raw samples, a restore) gets it built when first asked, then kept while hot', async (t) => {
+  const ring = new AudioRing(5, 2)
+  const rest = ringChunk(0, CLIENT_FRAMES)
+  const { json, ...raw } = rest
+  const stored = ring.append(raw).stored
+  t.equal(ring.bytesHeld, ring.capacitySamples * 4, 'no JSON held yet')
+  const built = ring.jsonOf(stored)
+  t.ok(built.equals(json), 'built byte-identical to the REST form')
+  t.equal(ring.bytesHeld, ring.capacitySamples * 4 + json.byteLength, 'and kept: the chunk is hot')
+  t.equal(ring.jsonOf(stored), built, 'the next poll gets the same buffer')
+})
+
 t.test('JSON is kept only for the newest jsonSeconds; older chunks get theirs rebuilt byte-identical', async (t) => {
   const ring = new AudioRing(5, 2)
   t.equal(ring.jsonSeconds, 2)
   t.equal(new AudioRing(5).jsonSeconds, 5, 'by default the whole window')
-  const sent = new Map<number, NewChunk>()
+  const sent = new Map<number, RestChunk>()
   for (let seq = 0; seq < 14; seq++) { const c = ringChunk(seq, CLIENT_FRAMES); sent.set(seq, c); ring.append(c) }
   // Held: 4..13. Starting less than 2 s before 13 starts: 10, 11, 12, 13.
   const hot = [10, 11, 12, 13].reduce((n, seq) => n + sent.get(seq)!.json.byteLength, 0)
@@ -497,7 +509,7 @@ t.test('JSON is kept only for the newest jsonSeconds; older chunks get theirs re
 
   // Keeping it for less than one chunk still keeps the newest.
   const tight = new AudioRing(5, 0.1)
-  const tsent = new Map<number, NewChunk>()
+  const tsent = new Map<number, RestChunk>()
   for (let seq = 0; seq < 12; seq++) { const c = ringChunk(seq, 4096); tsent.set(seq, c); tight.append(c) }
   t.equal(tight.bytesHeld, tight.capacitySamples * 4 + tsent.get(10)!.json.byteLength + tsent.get(11)!.json.byteLength,
     'two 93 ms chunks start within 0.1 s of the newest')
