@@ -1,34 +1,8 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
-import { existsSync } from 'node:fs'
-import { waitForOutput } from '../bench/lib/proc.js'
+import { assertBuilt, listeningUrl, spawnBuiltServer as run } from './built-server.js'
 
-// The built entry point, as `npm start` runs it (`npm test` builds first).
-const SERVER = fileURLToPath(new URL('../dist/src/server.js', import.meta.url))
-
-interface Running { child: ChildProcess, stdout: () => string, stderr: () => string }
-
-function run (env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { err += d })
-  return { child, stdout: () => out, stderr: () => err }
-}
-
-async function listeningUrl (r: Running): Promise<string> {
-  return (await waitForOutput(r.child, /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/, 'server'))[1]!
-}
-
-t.before(() => {
-  if (!existsSync(SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
-})
+t.before(assertBuilt)
 
 t.test('npm start with no settings: generated token printed once, it works, SIGTERM exits 0', async (t) => {
   const r = run({})

@@ -1,6 +1,4 @@
 import t, { type Test } from 'tap'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
@@ -9,22 +7,20 @@ import { pollingReceiver } from '../polling-receiver.js'
 import { eventually, redisBinary } from '../redis-server.js'
 import { findBinary } from '../system-binary.js'
 import { LocalCluster } from '../../bench/lib/cluster.js'
+import { assertBuilt, BUILT_SERVER } from '../built-server.js'
 
-const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
 const haproxy = findBinary('haproxy', 'haproxy')
 const skip = redisBinary.skip || haproxy.skip
 const CHUNK_EVERY_MS = 100
 const POLL_EVERY_MS = 80
 const FLUSH_MS = 50
 
-t.before(() => {
-  if (!existsSync(SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
-})
+t.before(assertBuilt)
 
 async function startCluster (t: Test): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({
     instances: 3,
-    serverScript: SERVER,
+    serverScript: BUILT_SERVER,
     redisBinary: redisBinary.path,
     haproxyBinary: haproxy.path,
     token: TOKEN,

@@ -1,44 +1,33 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
 import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
-import { waitForOutput } from '../../bench/lib/proc.js'
+import { assertBuilt, listeningUrl, spawnBuiltServer } from '../built-server.js'
 
-// The built entry point, as `npm start` runs it (`npm test` builds first).
-const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
 const CHUNK_EVERY_MS = 100
 const POLL_EVERY_MS = 80
 const FLUSH_MS = 50
 
 /** Starts the server as its own process and resolves once it logs that it listens. */
 async function startServer (port: number, redisUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [SERVER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      BEARER_TOKEN: TOKEN,
-      REDIS_URL: redisUrl,
-      REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
-      AUDIO_BUFFER_SECONDS: '30',
-      RATE_LIMIT_AUDIO_PER_SECOND: '100',
-      RATE_LIMIT_POLLS_PER_SECOND: '100'
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const server = spawnBuiltServer({
+    PORT: String(port),
+    BEARER_TOKEN: TOKEN,
+    REDIS_URL: redisUrl,
+    REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
+    AUDIO_BUFFER_SECONDS: '30',
+    RATE_LIMIT_AUDIO_PER_SECOND: '100',
+    RATE_LIMIT_POLLS_PER_SECOND: '100'
   })
-  await waitForOutput(child, /"msg":"Server listening at/, 'server')
-  return child
+  await listeningUrl(server)
+  return server.child
 }
 
-t.before(() => {
-  if (!existsSync(SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
-})
+t.before(assertBuilt)
 
 t.test('kill -9 with a sharer and two receivers: a new process on the same Redis carries on where it stopped', { skip: redisBinary.skip }, async (t) => {
   const redis = await PrivateRedis.start(t)

@@ -1,16 +1,12 @@
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { request as httpRequest, Agent } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocket } from 'ws'
 import { clientChunk, clientMetadata, TOKEN } from '../helper.js'
 import { PrivateRedis, redisBinary } from '../redis-server.js'
-import { waitForOutput } from '../../bench/lib/proc.js'
+import { assertBuilt, listeningUrl, spawnBuiltServer } from '../built-server.js'
 
-// The built server, as production runs it (npm test builds first).
-const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url))
 const AUTH = { authorization: `Bearer ${TOKEN}`, 'user-agent': 'SongRequest Desktop v1.4.2' }
 const SESSIONS = ['111111', '222222', '333333']
 
@@ -35,21 +31,11 @@ function call (agent: Agent, base: string, method: string, path: string, body?: 
   })
 }
 
+t.before(assertBuilt)
+
 async function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', BEARER_TOKEN: TOKEN, MAX_EVENT_LOOP_DELAY_MS: '0', SHUTDOWN_TIMEOUT_SECONDS: '8', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let out = ''
-  child.stdout!.on('data', (d) => { out += d })
-  child.stderr!.on('data', (d) => { out += d })
-  try {
-    const [, base] = await waitForOutput(child, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'server')
-    return { child, base: base!, log: () => out }
-  } catch (err) {
-    child.kill('SIGKILL')
-    throw err
-  }
+  const server = spawnBuiltServer({ BEARER_TOKEN: TOKEN, SHUTDOWN_TIMEOUT_SECONDS: '8', ...env })
+  return { child: server.child, base: await listeningUrl(server), log: () => server.stdout() + server.stderr() }
 }
 
 async function shutdownUnderLoad (t: Test, env: Record<string, string>) {
