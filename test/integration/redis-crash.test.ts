@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
-import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
+import { eventually, freePort, PrivateRedis, redisBinary } from '../redis-server.js'
 import { assertBuilt, listeningUrl, spawnBuiltServer } from '../built-server.js'
 
 const CHUNK_EVERY_MS = 100
@@ -69,7 +69,7 @@ t.test('kill -9 with a sharer and two receivers: a new process on the same Redis
   const receivers = Promise.all([receiver(), receiver()])
   t.teardown(() => { sharing = false; receiving = false }) // the loops end even when an assertion throws
 
-  while (accepted.length < 15 && rejected.length === 0) await sleep(CHUNK_EVERY_MS)
+  await eventually(() => accepted.length >= 15 || rejected.length > 0 || undefined, '15 chunks accepted', 15_000)
   const statusBefore = await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>
   const exited = once(server, 'exit')
   server.kill('SIGKILL')
@@ -83,10 +83,8 @@ t.test('kill -9 with a sharer and two receivers: a new process on the same Redis
   await sleep(3 * CHUNK_EVERY_MS) // the sharer keeps sending into the void for a while
   server = await startServer(port, redis.url)
   const firstAfter = nextSeq
-  while (accepted.filter((s) => s >= firstAfter).length < 8) {
-    if (rejected.length > 0) break
-    await sleep(CHUNK_EVERY_MS)
-  }
+  await eventually(() => accepted.filter((s) => s >= firstAfter).length >= 8 || rejected.length > 0 || undefined,
+    '8 chunks accepted after the restart', 15_000)
   sharing = false
   await sharer
   await sleep(4 * POLL_EVERY_MS) // the receivers drain what is left

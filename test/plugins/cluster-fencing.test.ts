@@ -5,8 +5,8 @@ import { PrivateRedis, redisBinary } from '../redis-server.js'
 import { listen, openStream, openWs, postAudio, until } from '../push/push-helper.js'
 
 const skip = redisBinary.skip
-// Ticks and heartbeats are driven by the tests; load shedding off (see redis-snapshot.test.ts).
-const MANUAL = { REDIS_FLUSH_INTERVAL_MS: '10000', MAX_EVENT_LOOP_DELAY_MS: '0' }
+// Ticks and heartbeats are driven by the tests.
+const MANUAL = { REDIS_FLUSH_INTERVAL_MS: '10000' }
 
 const audio = (app: App, seq: number) =>
   app.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(seq) })

@@ -5,9 +5,9 @@ import { freePort, nextEvent, PrivateRedis, redisBinary } from '../redis-server.
 import { readAudioChunks } from '../client-contract.js'
 
 const skip = redisBinary.skip
-// Ticks are driven by the tests (snapshot.tick()), so the timer never fires during one. Load shedding is
-// off: it has its own tests, and a 503 because the shared test machine lagged says nothing about Redis.
-const MANUAL = { REDIS_FLUSH_INTERVAL_MS: '10000', MAX_EVENT_LOOP_DELAY_MS: '0' }
+// Ticks are driven by the tests (snapshot.tick()), so the timer never fires during one. (Load shedding is
+// off in every test app: see testConfig.)
+const MANUAL = { REDIS_FLUSH_INTERVAL_MS: '10000' }
 
 const post = (app: App, path: string, payload: unknown) =>
   app.inject({ method: 'POST', url: `/api/share/123456${path}`, headers: JSON_HEADERS, payload: payload as object })
@@ -292,7 +292,7 @@ t.test('without REDIS_URL the plugin is not loaded and nothing connects to Redis
   const r = redis.client()
   const connections = async () => Number(/total_connections_received:(\d+)/.exec(await r.info('stats'))?.[1])
   const before = await connections()
-  const app = await build(t, { MAX_EVENT_LOOP_DELAY_MS: '0' })
+  const app = await build(t)
   await startSession(app)
   await sendAudio(app, 0, 2)
   t.equal(app.hasPlugin('redis-snapshot'), false)

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { build, CLIENT_HEADERS, errorShape, startSession, testConfig } from '../helper.js'
+import { until } from '../push/push-helper.js'
 
 t.test('GET /health: status, sessions, uptime and memory in MB, without a token', async (t) => {
   const app = await build(t)
@@ -96,7 +97,7 @@ t.test('while the server closes, a held long-poll is answered and a new request 
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   await startSession(app)
   const held = fetch(`${base}/api/share/123456/audio?since=5&waitMs=5000`, { headers: CLIENT_HEADERS })
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => app.push.waiters.held === 1, 'the long-poll to be held')
   const closing = app.close()
   t.equal((await held).status, 204, 'the held long-poll was released with 204')
   const res = await fetch(`${base}/api/share/123456/status`, { headers: CLIENT_HEADERS })
