@@ -112,7 +112,7 @@ function binary (command: string): string {
   try {
     return execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' }).trim()
   } catch {
-    console.error(`--cluster needs ${command} (Debian package ${command === 'haproxy' ? 'haproxy' : 'redis-server'})`)
+    console.error(`--cluster needs ${command} (Debian package ${command})`)
     process.exit(2)
   }
 }

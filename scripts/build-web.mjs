@@ -14,7 +14,7 @@ await rm(outdir, { recursive: true, force: true })
 await mkdir(outdir, { recursive: true })
 const result = await build({
   absWorkingDir: root,
-  entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, file])),
+  entryPoints: entries,
   outdir,
   entryNames: '[name]-[hash]',
   bundle: true,

@@ -3,7 +3,8 @@ import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { findBinary } from './system-binary.js'
 import { freePort } from '../bench/lib/proc.js'
-import { spawnRedisServer, stopChild } from '../bench/lib/cluster.js'
+import { spawnRedisServer } from '../bench/lib/cluster.js'
+import { stopChild } from '../bench/lib/proc.js'
 
 export { freePort }
 

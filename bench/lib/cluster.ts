@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as delay } from 'node:timers/promises'
-import { freePort, waitForOutput } from './proc.js'
+import { freePort, stopChild, waitForHealthy, waitForOutput } from './proc.js'
 
 /** The project's HAProxy configuration: the cluster tests and `npm run bench -- --cluster N` run it as is. */
 export const HAPROXY_CFG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url).href.replace('/dist/deploy/', '/deploy/'))
@@ -19,15 +18,6 @@ export async function spawnRedisServer (binary: string, port: number): Promise<C
   return child
 }
 
-/** SIGKILLs (or signals) a child and waits until it is gone. */
-export async function stopChild (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill(signal)
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(killer)
-}
 
 /**
  * The HAProxy configuration for `n` instances: deploy/haproxy.cfg with its `server ms1..` lines replaced by
@@ -105,7 +95,7 @@ export class LocalCluster {
   }
 
   /** (Re)starts instance `i` on its port and resolves once GET /health answers 200. */
-  async startInstance (i: number, id = this.instances[i]!.id): Promise<Instance> {
+  async startInstance (i: number): Promise<Instance> {
     const instance = this.instances[i]!
     const child = spawn(process.execPath, [this.options.serverScript], {
       env: {
@@ -114,7 +104,7 @@ export class LocalCluster {
         PORT: String(instance.port),
         BEARER_TOKEN: this.options.token,
         REDIS_URL: this.redisUrl,
-        INSTANCE_ID: id,
+        INSTANCE_ID: instance.id,
         // Listen keys must verify on every instance a session may move to.
         LISTEN_KEY_SECRET: 'cluster-listen-key-secret-for-local-runs',
         TRUST_PROXY: 'true',
@@ -125,20 +115,8 @@ export class LocalCluster {
     })
     this.#pipe(child)
     instance.child = child
-    ;(instance as { id: string }).id = id
-    const deadline = Date.now() + 20_000
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`instance ${id} exited with code ${child.exitCode}`)
-      try {
-        const res = await fetch(`${instance.url}/health`)
-        await res.arrayBuffer()
-        if (res.status === 200) return instance
-      } catch {
-        // not listening yet
-      }
-      await delay(50)
-    }
-    throw new Error(`instance ${id} did not answer GET /health within 20 s`)
+    await waitForHealthy(child, instance.url, `instance ${instance.id}`)
+    return instance
   }
 
   /** kill -9 of instance `i`. */

@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -75,29 +76,42 @@ export async function spawnServer (script: string, token: string, timeoutMs = 20
   // The server's own output goes to our stderr: stdout belongs to the report and its RESULT line.
   child.stdout?.pipe(process.stderr)
   child.stderr?.pipe(process.stderr)
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = `http://127.0.0.1:${port}`
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-    await exited
-    clearTimeout(killer)
+  const stop = () => stopChild(child, 'SIGTERM')
+  try {
+    await waitForHealthy(child, url, script, timeoutMs)
+  } catch (err) {
+    await stop()
+    throw err
   }
+  return { url, pid: child.pid as number, stop }
+}
+
+/** Resolves once the server `child` started answers GET /health with 200; throws if it exits or `timeoutMs` passes. */
+export async function waitForHealthy (child: ChildProcess, url: string, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with code ${child.exitCode} before it was healthy`)
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before it was healthy`)
     try {
       const res = await fetch(`${url}/health`)
       await res.arrayBuffer()
-      if (res.status === 200) return { url, pid: child.pid as number, stop }
+      if (res.status === 200) return
     } catch {
       // not listening yet
     }
-    await delay(100)
+    await delay(50)
   }
-  await stop()
-  throw new Error(`${script} did not answer GET /health within ${timeoutMs} ms`)
+  throw new Error(`${what} did not answer GET /health within ${timeoutMs} ms`)
+}
+
+/** Signals a child (SIGKILL by default) and waits until it is gone; SIGKILL follows after 5 s. */
+export async function stopChild (child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill(signal)
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+  await exited
+  clearTimeout(killer)
 }
 
 /**
