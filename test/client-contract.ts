@@ -30,6 +30,11 @@ function double (value: unknown, name: string): number {
   return value
 }
 
+function bool (value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${name} is not a bool: ${JSON.stringify(value)}`)
+  return value
+}
+
 function nullableString (value: unknown, name: string): string | null {
   if (value !== null && typeof value !== 'string') throw new TypeError(`${name} is not a string: ${JSON.stringify(value)}`)
   return value
@@ -47,12 +52,11 @@ export function readAudioChunks (body: unknown): ClientAudioChunk[] {
 }
 
 export function readMetadata (m: Record<string, unknown>) {
-  if (typeof m.hasSyncedLyrics !== 'boolean') throw new TypeError('hasSyncedLyrics is not a bool')
   return {
     title: nullableString(m.title, 'title'),
     artist: nullableString(m.artist, 'artist'),
     lyrics: nullableString(m.lyrics, 'lyrics'),
-    hasSyncedLyrics: m.hasSyncedLyrics,
+    hasSyncedLyrics: bool(m.hasSyncedLyrics, 'hasSyncedLyrics'),
     elapsedSeconds: double(m.elapsedSeconds, 'elapsedSeconds'),
     totalSeconds: double(m.totalSeconds, 'totalSeconds'),
     thumbnailData: nullableString(m.thumbnailData, 'thumbnailData'),
@@ -61,6 +65,5 @@ export function readMetadata (m: Record<string, unknown>) {
 }
 
 export function readStatus (s: Record<string, unknown>) {
-  if (typeof s.isActive !== 'boolean') throw new TypeError('isActive is not a bool')
-  return { isActive: s.isActive, startTime: int64(s.startTime, 'startTime'), listenerCount: int32(s.listenerCount, 'listenerCount') }
+  return { isActive: bool(s.isActive, 'isActive'), startTime: int64(s.startTime, 'startTime'), listenerCount: int32(s.listenerCount, 'listenerCount') }
 }

@@ -62,3 +62,18 @@ export function clientMetadata (over: Record<string, unknown> = {}) {
 
 /** Uniform error body assertion shape. */
 export const errorShape = (code: string) => ({ success: false, code, error: String, timestamp: Number })
+
+/**
+ * Calls `check` every `everyMs` until it returns something other than undefined (state that settles
+ * asynchronously, with no event to wait on); throws naming `what` after `timeoutMs`.
+ */
+export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, what: string,
+  timeoutMs = 5_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const value = await check()
+    if (value !== undefined) return value
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}

@@ -58,17 +58,6 @@ export class PrivateRedis {
   }
 }
 
-/** Calls `check` until it returns something other than undefined (for state that settles asynchronously). */
-export async function eventually<T> (check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const value = await check()
-    if (value !== undefined) return value
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 /**
  * The next `event` of an ioredis client. Unlike events.once this does not reject on 'error', which a
  * client emits on every failed reconnect while Redis is down.

@@ -2,10 +2,10 @@ import t from 'tap'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, TOKEN } from '../helper.js'
+import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS, TOKEN } from '../helper.js'
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
-import { eventually, freePort, PrivateRedis, redisBinary } from '../redis-server.js'
+import { freePort, PrivateRedis, redisBinary } from '../redis-server.js'
 import { assertBuilt, listeningUrl, spawnBuiltServer } from '../built-server.js'
 
 const CHUNK_EVERY_MS = 100

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from '../../src/app.js'
-import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, testConfig } from '../helper.js'
+import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS, testConfig } from '../helper.js'
 import { readAudioChunks } from '../client-contract.js'
-import { eventually, nextEvent, PrivateRedis, redisBinary } from '../redis-server.js'
+import { nextEvent, PrivateRedis, redisBinary } from '../redis-server.js'
 
 const CHUNK_EVERY_MS = 50
 

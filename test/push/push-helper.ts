@@ -2,7 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import WebSocket from 'ws'
 import type { App } from '../../src/app.js'
-import { JSON_HEADERS } from '../helper.js'
+import { eventually, JSON_HEADERS } from '../helper.js'
 import { encodeFloat32Base64 } from '../../src/lib/audio-codec.js'
 
 export const AUTH = { authorization: JSON_HEADERS.authorization }
@@ -14,11 +14,7 @@ export async function listen (app: App): Promise<string> {
 
 /** Polls a condition the server exposes no event for (a listener attached, a slot freed), up to 5 s. */
 export async function until (condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
+  await eventually(() => condition() || undefined, what, 5_000, 5)
 }
 
 export async function postAudio (base: string, seq: number, samples: Float32Array, sessionId = '123456', sampleRate = 44100, channels = 2) {
