@@ -5,6 +5,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY app.ts server.ts ./
 COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes
@@ -25,4 +26,4 @@ EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD wget -q -O /dev/null "http://127.0.0.1:${PORT}/health" || exit 1
 # BEARER_TOKEN must be provided at run time (docker run -e BEARER_TOKEN=...): production refuses to start without it.
-CMD ["node", "dist/src/server.js"]
+CMD ["node", "dist/server.js"]

@@ -5,11 +5,11 @@
  */
 import { Bench } from 'tinybench'
 import { cpus } from 'node:os'
-import { AudioRing } from '../src/lib/audio-ring.js'
-import { decodeFloat32Base64, encodeFloat32Base64 } from '../src/lib/audio-codec.js'
-import { SessionRegistry } from '../src/lib/session-registry.js'
-import { audioChunkJson } from '../src/lib/wire.js'
-import { parseAudioBodyFast } from '../src/lib/audio-body.js'
+import { AudioRing } from '../src/session/audio-ring.js'
+import { decodeFloat32Base64, encodeFloat32Base64 } from '../src/session/pcm-codec.js'
+import { SessionRegistry } from '../src/session/session-registry.js'
+import { audioChunkJson } from '../src/session/rest-wire.js'
+import { parseAudioBodyFast } from '../src/session/audio-body.js'
 import Fastify from 'fastify'
 
 const FORMAT = { sampleRate: 44100, channels: 2 }

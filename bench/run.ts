@@ -98,7 +98,7 @@ const targets: Target[] = clusterSize > 0
   : values['compare-ceiling'] ? ['ceiling', 'server'] : values.ceiling ? ['ceiling'] : values.url ? ['url'] : ['server']
 const scripts = {
   ceiling: fileURLToPath(new URL('./ceiling-server.js', import.meta.url)),
-  server: fileURLToPath(new URL('../src/server.js', import.meta.url))
+  server: fileURLToPath(new URL('../server.js', import.meta.url))
 }
 for (const t of targets) {
   if (t !== 'url' && t !== 'cluster' && !existsSync(scripts[t])) {

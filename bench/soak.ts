@@ -36,7 +36,7 @@ const MAX_DRIFT_PCT = 10
 interface Sample { atS: number, rssMb: number, heapUsedMb: number }
 
 const token = 'soak-token'
-const server = await spawnServer(fileURLToPath(new URL('../src/server.js', import.meta.url)), token)
+const server = await spawnServer(fileURLToPath(new URL('../server.js', import.meta.url)), token)
 const samples: Sample[] = []
 const started = Date.now()
 const sampler = setInterval(() => {

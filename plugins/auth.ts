@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { AppError } from '../src/errors.js'
-import { BearerVerifier } from '../src/lib/bearer.js'
-import { ListenKeys } from '../src/lib/listen-key.js'
+import { BearerVerifier } from '../src/auth/bearer.js'
+import { ListenKeys } from '../src/auth/listen-key.js'
 
 /** Which credential let a request in. */
 export type Credential = 'bearer' | 'listen-key'

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { HealthChecks } from '../src/lib/health-checks.js'
+import { HealthChecks } from '../src/observability/health-checks.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,10 +2,10 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { ErrorCode } from '../src/errors.js'
-import { LatencyWindow } from '../src/lib/latency-window.js'
-import type { BufferedChunk } from '../src/lib/audio-ring.js'
-import type { ShareSession } from '../src/lib/session.js'
-import type { EndedSession } from '../src/lib/session-registry.js'
+import { LatencyWindow } from '../src/observability/latency-window.js'
+import type { BufferedChunk } from '../src/session/audio-ring.js'
+import type { ShareSession } from '../src/session/session.js'
+import type { EndedSession } from '../src/session/session-registry.js'
 
 /** Everything the metrics plugin keeps; null on `app.metrics` when METRICS_ENABLED=false. */
 export interface Metrics {

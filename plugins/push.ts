@@ -2,9 +2,9 @@ import fp from 'fastify-plugin'
 import websocket from '@fastify/websocket'
 import type { FastifyPluginAsync } from 'fastify'
 import type { WebSocket } from 'ws'
-import { LongPollWaiters } from '../src/lib/long-poll.js'
-import { PushHub } from '../src/lib/push-hub.js'
-import { CloseCode, closeSocket } from '../src/lib/push-listeners.js'
+import { LongPollWaiters } from '../src/push/long-poll.js'
+import { PushHub } from '../src/push/push-hub.js'
+import { CloseCode, closeSocket } from '../src/push/push-listeners.js'
 import { METADATA_BODY_LIMIT } from '../src/schemas/share.js'
 
 declare module 'fastify' {

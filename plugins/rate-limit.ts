@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AppConfig } from '../src/config.js'
 import { AppError } from '../src/errors.js'
-import { isClientIdKey, receiverKey } from '../src/lib/client-identity.js'
+import { isClientIdKey, receiverKey } from './client-identity.js'
 
 export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'poll'
 

@@ -2,8 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
 import { AppError } from '../src/errors.js'
-import { RedisSnapshot } from '../src/lib/redis-snapshot.js'
-import { HEARTBEAT_INTERVAL_MS } from '../src/lib/cluster-claims.js'
+import { RedisSnapshot } from '../src/snapshot/redis-snapshot.js'
+import { HEARTBEAT_INTERVAL_MS } from '../src/cluster/cluster-claims.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

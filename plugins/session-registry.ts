@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { SessionRegistry } from '../src/lib/session-registry.js'
+import { SessionRegistry } from '../src/session/session-registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

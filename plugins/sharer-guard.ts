@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { AppError } from '../src/errors.js'
-import { checkSharer } from '../src/lib/sharer-guard.js'
+import { checkSharer } from '../src/session/sharer-binding.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -3,8 +3,8 @@ import { Type } from '@sinclair/typebox'
 import helmet from '@fastify/helmet'
 import { errorResponses } from '../src/schemas/common.js'
 import { AppError } from '../src/errors.js'
-import { ICON_SVG, joinPage, playerPage, type PageAssets } from '../src/lib/listen-page.js'
-import { defaultWebDir, loadWebAssets } from '../src/lib/web-assets.js'
+import { ICON_SVG, joinPage, playerPage, type PageAssets } from '../src/listen-page/listen-page.js'
+import { defaultWebDir, loadWebAssets } from '../src/listen-page/web-assets.js'
 
 export interface ListenOptions {
   /** Where the built page lives; default dist/web of this project. */

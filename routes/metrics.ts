@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '../src/schemas/common.js'
 import { AppError } from '../src/errors.js'
-import { BearerVerifier } from '../src/lib/bearer.js'
+import { BearerVerifier } from '../src/auth/bearer.js'
 
 /** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
 const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {

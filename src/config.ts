@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { WRITE_GUARD_MODES, type WriteGuardMode } from './lib/sharer-guard.js'
+import { WRITE_GUARD_MODES, type WriteGuardMode } from './session/sharer-binding.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))

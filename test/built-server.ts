@@ -4,11 +4,11 @@ import { fileURLToPath } from 'node:url'
 import { waitForOutput } from '../bench/lib/proc.js'
 
 /** The built entry point, as `npm start` and production run it (`npm test` builds first). */
-export const BUILT_SERVER = fileURLToPath(new URL('../dist/src/server.js', import.meta.url))
+export const BUILT_SERVER = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
 /** For `t.before`: a clear failure when the build is missing. */
 export function assertBuilt (): void {
-  if (!existsSync(BUILT_SERVER)) throw new Error('dist/src/server.js is missing: run `npm run build` (npm test does)')
+  if (!existsSync(BUILT_SERVER)) throw new Error('dist/server.js is missing: run `npm run build` (npm test does)')
 }
 
 export interface BuiltServer {

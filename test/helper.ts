@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
-import { buildApp, type App, type BuildOptions } from '../src/app.js'
+import { buildApp, type App, type BuildOptions } from '../app.js'
 import { loadConfig } from '../src/config.js'
-import { encodeFloat32Base64 } from '../src/lib/audio-codec.js'
+import { encodeFloat32Base64 } from '../src/session/pcm-codec.js'
 
 export const TOKEN = 'Multicore2024SR'
 /** Headers the desktop client sends on every request (CLIENT.md). */

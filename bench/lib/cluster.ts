@@ -43,7 +43,7 @@ export interface Instance {
 
 export interface ClusterOptions {
   instances: number
-  /** `node <serverScript>` is one instance (dist/src/server.js). */
+  /** `node <serverScript>` is one instance (dist/server.js). */
   serverScript: string
   redisBinary: string
   haproxyBinary: string

@@ -5,11 +5,11 @@ import {
   AUDIO_BODY_LIMIT, AudioAck, AudioBody, AudioChunks, AudioQuery, MAX_AUDIO_CHUNK_BYTES
 } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import { receiverKey } from '../../src/lib/client-identity.js'
-import { sendNoContent, sendSerialisedJson } from '../../src/lib/reply.js'
+import { receiverKey } from '../../plugins/client-identity.js'
+import { sendNoContent, sendSerialisedJson } from '../reply.js'
 import { AppError } from '../../src/errors.js'
 import { useJsonBodies } from '../../plugins/json-body.js'
-import { parseAudioBodyFast } from '../../src/lib/audio-body.js'
+import { parseAudioBodyFast } from '../../src/session/audio-body.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   // In this plugin's context only: the audio body's `data` is read straight from the bytes when it can be.

@@ -3,7 +3,7 @@ import { errorResponses, InactiveErrorResponse, SessionParams } from '../../src/
 import { StatusResponse, StopResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { AppError } from '../../src/errors.js'
-import { receiverKey } from '../../src/lib/client-identity.js'
+import { receiverKey } from '../../plugins/client-identity.js'
 
 const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/stop', {

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
 import { METADATA_BODY_LIMIT, MetadataAck, MetadataBody, MetadataResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import { receiverKey } from '../../src/lib/client-identity.js'
-import { sendSerialisedJson } from '../../src/lib/reply.js'
+import { receiverKey } from '../../plugins/client-identity.js'
+import { sendSerialisedJson } from '../reply.js'
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/metadata', {

@@ -9,11 +9,11 @@ import { ArtParams, AudioFrameFields, KeyQuery, WsQuery } from '../../src/schema
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { AppError } from '../../src/errors.js'
 import { toAppError } from '../../plugins/error-handler.js'
-import { float32Frames } from '../../src/lib/audio-codec.js'
-import { decodeAudioFrame } from '../../src/lib/push-frames.js'
-import { SendGate, type PushListener } from '../../src/lib/push-hub.js'
-import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/lib/push-listeners.js'
-import type { ShareSession } from '../../src/lib/session.js'
+import { float32Frames } from '../../src/session/pcm-codec.js'
+import { decodeAudioFrame } from '../../src/push/push-frames.js'
+import { SendGate, type PushListener } from '../../src/push/push-hub.js'
+import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
+import type { ShareSession } from '../../src/session/session.js'
 
 const metadataCheck = TypeCompiler.Compile(MetadataBody)
 const frameCheck = TypeCompiler.Compile(AudioFrameFields)

@@ -2,9 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../src/schemas/common.js'
 import { SessionList, SessionListQuery, type SessionSummary } from '../../src/schemas/sessions-list.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import type { ShareSession } from '../../src/lib/session.js'
-import type { EndedSession } from '../../src/lib/session-registry.js'
-import type { ClusterSession } from '../../src/lib/cluster-directory.js'
+import type { ShareSession } from '../../src/session/session.js'
+import type { EndedSession } from '../../src/session/session-registry.js'
+import type { ClusterSession } from '../../src/cluster/cluster-directory.js'
 import { AppError } from '../../src/errors.js'
 
 /** A session as another instance last wrote it to Redis (scope=cluster). */

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../src/schemas/common.js'
 import { StartBody, StartResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import { newSharerKey } from '../../src/lib/sharer-guard.js'
+import { newSharerKey } from '../../src/session/sharer-binding.js'
 
 const start: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/start', {

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { encodeFloat32Base64 } from '../../src/lib/audio-codec.js'
+import { encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
 import { TOKEN } from '../helper.js'
 
 export const LIVE_ID = '123456'

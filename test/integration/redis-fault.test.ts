@@ -1,6 +1,6 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { buildApp } from '../../src/app.js'
+import { buildApp } from '../../app.js'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS, testConfig } from '../helper.js'
 import { readAudioChunks } from '../client-contract.js'
 import { nextEvent, PrivateRedis, redisBinary } from '../redis-server.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { build, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, sine } from '../helper.js'
-import { encodeFloat32Base64 } from '../../src/lib/audio-codec.js'
+import { encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
 import { readAudioChunks, readMetadata, readStatus } from '../client-contract.js'
 
 // A tiny JPEG (SOI, APP0 JFIF header, EOI) as the client would send a cover thumbnail.

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp } from '../../src/app.js'
+import { buildApp } from '../../app.js'
 import { clientChunk, clientMetadata, CLIENT_HEADERS, JSON_HEADERS, testConfig, TOKEN } from '../helper.js'
 
 t.test('the logs of a whole session, a 401, a 403 and a 500 at trace level carry no token, key, audio or thumbnail', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { App } from '../../src/app.js'
+import type { App } from '../../app.js'
 import { build, clientChunk, CLIENT_HEADERS, JSON_HEADERS, startSession } from '../helper.js'
 import { PrivateRedis, redisBinary } from '../redis-server.js'
 import { listen, openStream, openWs, postAudio, until } from '../push/push-helper.js'

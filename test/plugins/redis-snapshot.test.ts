@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp, type App } from '../../app.js'
 import { build, clientChunk, clientMetadata, CLIENT_HEADERS, errorShape, JSON_HEADERS, startSession, testConfig } from '../helper.js'
 import { freePort, nextEvent, PrivateRedis, redisBinary } from '../redis-server.js'
 import { readAudioChunks } from '../client-contract.js'

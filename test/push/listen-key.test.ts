@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { build, clientMetadata, errorShape, JSON_HEADERS } from '../helper.js'
 import { listen, openStream, openWs, postAudio, postMetadata, startOver } from './push-helper.js'
 import { sine } from '../helper.js'
-import { ListenKeys, redactQuery } from '../../src/lib/listen-key.js'
+import { ListenKeys, redactQuery } from '../../src/auth/listen-key.js'
 
 const JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex')
 

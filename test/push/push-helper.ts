@@ -1,9 +1,9 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { once } from 'node:events'
 import WebSocket from 'ws'
-import type { App } from '../../src/app.js'
+import type { App } from '../../app.js'
 import { eventually, JSON_HEADERS } from '../helper.js'
-import { encodeFloat32Base64 } from '../../src/lib/audio-codec.js'
+import { encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
 
 export const AUTH = { authorization: JSON_HEADERS.authorization }
 

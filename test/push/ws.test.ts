@@ -1,8 +1,8 @@
 import t from 'tap'
 import { build, clientMetadata, sine } from '../helper.js'
 import { AUTH, listen, openWs, postAudio, postMetadata, startOver, until } from './push-helper.js'
-import { decodeAudioFrame, encodeAudioFrame, AUDIO_FRAME_HEADER_BYTES } from '../../src/lib/push-frames.js'
-import { encodeFloat32Base64 } from '../../src/lib/audio-codec.js'
+import { decodeAudioFrame, encodeAudioFrame, AUDIO_FRAME_HEADER_BYTES } from '../../src/push/push-frames.js'
+import { encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
 import { readAudioChunks, readMetadata } from '../client-contract.js'
 
 const FRAMES = 4410 // 0.1 s of 44.1 kHz stereo

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build, errorShape, JSON_HEADERS } from '../helper.js'
-import { loadWebAssets, defaultWebDir } from '../../src/lib/web-assets.js'
-import { escapeHtml } from '../../src/lib/listen-page.js'
+import { loadWebAssets, defaultWebDir } from '../../src/listen-page/web-assets.js'
+import { escapeHtml } from '../../src/listen-page/listen-page.js'
 
 // npm test builds first (pretest); the page's files are read from dist/web like in production.
 const built = loadWebAssets(defaultWebDir())

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { App } from '../../src/app.js'
+import type { App } from '../../app.js'
 import { build, CLIENT_HEADERS, clientChunk, clientMetadata, JSON_HEADERS, startSession, TOKEN } from '../helper.js'
 
 /** Every sample of a Prometheus text exposition: `name{labels} value`. */

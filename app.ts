@@ -1,0 +1,109 @@
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
+import sensible from '@fastify/sensible'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AppConfig } from './src/config.js'
+import { ErrorResponse } from './src/schemas/common.js'
+import { createValidatorCompiler } from './plugins/validation.js'
+import { redactQuery } from './src/auth/listen-key.js'
+import configPlugin from './plugins/config.js'
+import rateLimits from './plugins/rate-limit.js'
+import errorHandler from './plugins/error-handler.js'
+import jsonBody from './plugins/json-body.js'
+import gracefulClose from './plugins/graceful-close.js'
+import underPressure from './plugins/under-pressure.js'
+import cors from './plugins/cors.js'
+import auth from './plugins/auth.js'
+import sessionRegistry from './plugins/session-registry.js'
+import sharerGuard from './plugins/sharer-guard.js'
+import metrics from './plugins/metrics.js'
+import openapi from './plugins/openapi.js'
+import push from './plugins/push.js'
+import healthChecks from './plugins/health-checks.js'
+import redisSnapshot from './plugins/redis-snapshot.js'
+import health from './routes/health.js'
+import metricsRoute from './routes/metrics.js'
+import share from './routes/share/index.js'
+import listen from './routes/listen.js'
+
+export interface BuildOptions {
+  /** A pino logger configuration or instance; defaults to JSON at the configured level. */
+  logger?: FastifyServerOptions['logger']
+  loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** Where the built listener page lives (default dist/web). */
+  webDir?: string
+}
+
+/** Headers and fields that must never reach a log line. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers["x-sharer-key"]', 'headers.authorization']
+
+/** Any URL that reaches a log line loses its query string: listen keys travel as `?key=`. */
+export const URL_SERIALIZERS = {
+  url: redactQuery,
+  path: redactQuery,
+  req: (req: { method?: string, url?: string, ip?: string }) => ({ method: req.method, url: redactQuery(req.url ?? ''), remoteAddress: req.ip })
+}
+
+/** Builds the whole server without listening: tests inject into it, server.ts listens. */
+export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
+  // Whatever logger options a caller gives, the redaction of secrets stays.
+  const redact = { paths: REDACTED_PATHS, censor: '[redacted]' }
+  const logging = options.loggerInstance !== undefined
+    ? { loggerInstance: options.loggerInstance }
+    : { logger: typeof options.logger === 'object' ? { level: config.logLevel, ...options.logger, redact, serializers: URL_SERIALIZERS } : options.logger ?? { level: config.logLevel, redact, serializers: URL_SERIALIZERS } }
+
+  const app = Fastify({
+    ...logging,
+    trustProxy: config.trustProxy,
+    // Per-request lines would be thousands a second at the client's cadence; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    // graceful-close answers requests that arrive while closing, in the uniform error format.
+    return503OnClosing: false,
+    // Routes that take large bodies (audio, metadata) set their own limit; everything else is small.
+    bodyLimit: 64 * 1024,
+    // Slow clients cannot hold the server: headers, whole requests and silent connections are timed,
+    // checked every second rather than Node's default 30 s.
+    connectionTimeout: config.limits.connectionTimeoutMs,
+    requestTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    http: { headersTimeout: config.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
+    routerOptions: { ignoreTrailingSlash: true }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.server.maxConnections = config.limits.maxConnections
+  app.setValidatorCompiler(createValidatorCompiler(app.log))
+  app.addSchema(ErrorResponse)
+
+  await app.register(configPlugin, { config })
+  await app.register(sensible)
+  await app.register(rateLimits)
+  await app.register(errorHandler)
+  await app.register(jsonBody)
+  await app.register(gracefulClose)
+  await app.register(underPressure)
+  await app.register(cors)
+  await app.register(auth)
+  await app.register(sessionRegistry)
+  await app.register(sharerGuard)
+  await app.register(healthChecks)
+  // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
+  if (config.redisUrl !== undefined) await app.register(redisSnapshot)
+  await app.register(metrics)
+  await app.register(push)
+  // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
+  await app.register(openapi)
+
+  app.addHook('onRequestAbort', async (request) => {
+    request.log.info({ route: request.routeOptions.url, method: request.method }, 'client aborted the request')
+  })
+
+  await app.register(async (root) => {
+    await root.register(health)
+    await root.register(metricsRoute)
+    await root.register(share, { prefix: '/api/share' })
+    await root.register(listen, { webDir: options.webDir })
+  }, { prefix: config.basePath })
+
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

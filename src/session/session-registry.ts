@@ -1,0 +1,346 @@
+import { EventEmitter } from 'node:events'
+import { AppError } from '../errors.js'
+import type { AudioFormat, BufferedChunk } from './audio-ring.js'
+import { decodeFloat32Base64 } from './pcm-codec.js'
+import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
+import { audioChunkJson, audioChunksArray } from './rest-wire.js'
+import type { SharerBinding } from './sharer-binding.js'
+
+export interface RegistryOptions extends SessionLimits {
+  maxSessions: number
+  sessionTimeoutMs: number
+  endedRetentionMs: number
+  /** Ended-session markers kept at most (oldest dropped first). */
+  maxEndedSessions: number
+}
+
+export type EndReason = 'stopped' | 'expired'
+
+/** What is left of a session after it ended, kept for a while so late joiners learn it ended. */
+export interface EndedSession {
+  readonly id: string
+  readonly startTime: number
+  readonly endedAt: number
+  readonly reason: EndReason
+  readonly durationSeconds: number
+  readonly bytesTransferred: number
+  /** Decoded audio bytes served to receivers. */
+  readonly bytesSent: number
+}
+
+export type SessionLookup =
+  | { readonly state: 'active', readonly session: ShareSession }
+  | { readonly state: 'ended', readonly ended: EndedSession }
+  | { readonly state: 'unknown' }
+
+/** An audio chunk as the sharer posts it. */
+export interface AudioUpload {
+  data: string
+  sampleRate: number
+  channels: number
+  timestamp?: number | undefined
+  sequenceNumber: number
+}
+
+export interface MetadataUpload extends Omit<SongMetadata, 'timestamp'> {
+  timestamp?: number | undefined
+}
+
+/** One buffered chunk as a snapshot holds it: decoded samples, not their JSON. */
+export interface RestoredChunk {
+  readonly samples: Float32Array
+  readonly format: { readonly sampleRate: number, readonly channels: number }
+  readonly timestamp: number
+  readonly sequenceNumber: number
+}
+
+/** Everything needed to bring an active session back after a restart (see the Redis snapshot plugin). */
+export interface SessionSnapshot extends RestoredState {
+  readonly id: string
+  readonly startTime: number
+  /** Oldest first. */
+  readonly chunks: readonly RestoredChunk[]
+}
+
+export type RestoreOutcome =
+  | { readonly state: 'restored', readonly session: ShareSession }
+  | { readonly state: 'skipped', readonly reason: 'active' | 'expired' | 'limit' }
+
+/**
+ * What happens to sessions, for plugins that follow along (metrics, push delivery, snapshots).
+ * Listeners run synchronously inside the request that caused the event: keep them cheap and never throw.
+ */
+export interface RegistryEvents {
+  started: [session: ShareSession]
+  /** A session brought back from a snapshot (restart); not a new share, so not 'started'. */
+  restored: [session: ShareSession]
+  ended: [ended: EndedSession]
+  /** Another instance took the session over (cluster): gone from here without ending. */
+  moved: [session: ShareSession]
+  metadata: [session: ShareSession, metadata: StoredMetadata]
+  audio: [session: ShareSession, chunk: BufferedChunk]
+  overflow: [session: ShareSession, chunks: number]
+  /** A receiver's poll returned audio: `bytes` decoded bytes (4 per float32 sample). */
+  sent: [session: ShareSession, bytes: number]
+}
+
+export interface RegistryLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+const OVERFLOW_LOG_INTERVAL_MS = 10_000
+export const SESSION_LIMIT_RETRY_AFTER_SECONDS = 30
+
+/** All sessions of this process: the active ones and, for a while, the ended ones. */
+export class SessionRegistry {
+  #active = new Map<string, ShareSession>()
+  #ended = new Map<string, EndedSession>()
+  #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+
+  readonly events = new EventEmitter<RegistryEvents>()
+
+  constructor (readonly options: RegistryOptions, readonly log: RegistryLog) {}
+
+  get activeCount (): number { return this.#active.size }
+  get endedCount (): number { return this.#ended.size }
+  activeSessions (): IterableIterator<ShareSession> { return this.#active.values() }
+  /** Ended sessions still remembered, the longest-ended first. */
+  endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
+
+  start (id: string, now: number, sharer?: SharerBinding): ShareSession {
+    if (this.#active.has(id)) throw new AppError('SESSION_EXISTS', 'Session ID already in use')
+    if (this.#active.size >= this.options.maxSessions) {
+      throw new AppError('SESSION_LIMIT',
+        `The server is at its limit of ${this.options.maxSessions} active sessions; try again later`,
+        {}, { 'retry-after': String(SESSION_LIMIT_RETRY_AFTER_SECONDS) })
+    }
+    this.#ended.delete(id)
+    const session = new ShareSession(id, now, this.options)
+    session.sharer = sharer
+    this.#active.set(id, session)
+    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
+    this.events.emit('started', session)
+    return session
+  }
+
+  /**
+   * Brings back a session from a snapshot taken before a restart, as it was: start time, last activity,
+   * last sequence number, counters, metadata (with its TTL still running) and buffered audio, whose JSON the
+   * ring rebuilds from the samples when polled, so polls answer byte for byte as before. A session already
+   * live here wins; one idle past the session timeout stays gone.
+   */
+  restore (snapshot: SessionSnapshot, now: number): RestoreOutcome {
+    if (this.#active.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
+    if (now - snapshot.lastActivity >= this.options.sessionTimeoutMs) return { state: 'skipped', reason: 'expired' }
+    if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
+    this.#ended.delete(snapshot.id)
+    const session = new ShareSession(snapshot.id, snapshot.startTime, this.options)
+    session.restore(snapshot, snapshot.chunks)
+    this.#active.set(snapshot.id, session)
+    this.events.emit('restored', session)
+    return { state: 'restored', session }
+  }
+
+  /** Brings back an ended-session marker from a snapshot while it is within its retention. */
+  restoreEnded (ended: EndedSession, now: number): boolean {
+    if (this.#active.has(ended.id) || now - ended.endedAt >= this.options.endedRetentionMs) return false
+    this.#remember(ended)
+    return true
+  }
+
+  lookup (id: string): SessionLookup {
+    const session = this.#active.get(id)
+    if (session !== undefined) return { state: 'active', session }
+    const ended = this.#ended.get(id)
+    if (ended !== undefined) return { state: 'ended', ended }
+    return { state: 'unknown' }
+  }
+
+  /** The active session, or a 404 that says whether it ended or never existed. */
+  requireActive (id: string): ShareSession {
+    const found = this.lookup(id)
+    if (found.state === 'active') return found.session
+    if (found.state === 'ended') throw new AppError('SESSION_ENDED', 'Session has ended')
+    throw new AppError('SESSION_NOT_FOUND', 'Session not found')
+  }
+
+  stop (id: string, now: number): EndedSession {
+    return this.#end(this.requireActive(id), now, 'stopped')
+  }
+
+  /** Stores a sharer's metadata; answers how many receivers are listening. */
+  receiveMetadata (id: string, upload: MetadataUpload, now: number): number {
+    const session = this.requireActive(id)
+    const listeners = session.setMetadata({
+      title: upload.title,
+      artist: upload.artist,
+      lyrics: upload.lyrics,
+      hasSyncedLyrics: upload.hasSyncedLyrics,
+      elapsedSeconds: upload.elapsedSeconds,
+      totalSeconds: upload.totalSeconds,
+      thumbnailData: upload.thumbnailData,
+      timestamp: upload.timestamp ?? now
+    }, now)
+    this.events.emit('metadata', session, session.metadata(now)!)
+    return listeners
+  }
+
+  /** The session's fresh metadata, or a 404 saying why there is none. */
+  currentMetadata (id: string, listenerKey: string, now: number): StoredMetadata {
+    const session = this.requireActive(id)
+    session.listeners.touch(listenerKey, now)
+    const metadata = session.metadata(now)
+    if (metadata === undefined) throw new AppError('METADATA_NOT_FOUND', 'Session not found or no metadata available')
+    return metadata
+  }
+
+  /**
+   * Validates and buffers a sharer's chunk. A sequence number not after the last accepted one is a
+   * duplicate: it keeps the session alive but is not decoded or stored again.
+   */
+  receiveAudio (id: string, upload: AudioUpload, maxBytes: number, now: number): { buffered: boolean } {
+    const session = this.requireActive(id)
+    if (this.#isRepeat(session, upload.sequenceNumber, now)) return { buffered: false }
+    const format = { sampleRate: upload.sampleRate, channels: upload.channels }
+    const decoded = decodeFloat32Base64(upload.data, format, maxBytes)
+    const timestamp = upload.timestamp ?? now
+    // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
+    const json = audioChunkJson(upload.data, format, timestamp, upload.sequenceNumber)
+    return this.#storeAudio(session, decoded.samples, format, timestamp, upload.sequenceNumber, json, now)
+  }
+
+  /**
+   * The same for samples that arrived as raw float32 (a WebSocket sharer), already checked by
+   * `float32Frames`. Their REST form is built from the samples when a poller first asks for it.
+   */
+  receiveAudioSamples (id: string, upload: Omit<AudioUpload, 'data'> & { samples: Float32Array }, now: number): { buffered: boolean } {
+    const session = this.requireActive(id)
+    if (this.#isRepeat(session, upload.sequenceNumber, now)) return { buffered: false }
+    return this.#storeAudio(session, upload.samples, { sampleRate: upload.sampleRate, channels: upload.channels },
+      upload.timestamp ?? now, upload.sequenceNumber, undefined, now)
+  }
+
+  /** A sequence number not after the last accepted one: the sharer is alive, but nothing is decoded or stored. */
+  #isRepeat (session: ShareSession, sequenceNumber: number, now: number): boolean {
+    if (sequenceNumber > session.lastSequence) return false
+    session.touch(now)
+    return true
+  }
+
+  #storeAudio (session: ShareSession, samples: Float32Array, format: AudioFormat, timestamp: number,
+    sequenceNumber: number, json: Buffer | undefined, now: number): { buffered: boolean } {
+    const outcome = session.appendAudio({ samples, format, timestamp, sequenceNumber, byteLength: samples.byteLength, json }, now)
+    if (!outcome.buffered) return { buffered: false }
+    if (outcome.formatChanged) {
+      this.log.info({ sessionId: session.id, sampleRate: format.sampleRate, channels: format.channels },
+        'audio format changed: buffered audio of the old format dropped')
+    }
+    this.#noteOverflow(session, outcome.overflowed, now)
+    this.events.emit('audio', session, outcome.chunk)
+    return { buffered: true }
+  }
+
+  /** Chunks newer than `since` for one receiver (who then counts as listening). */
+  pollAudio (id: string, since: number, listenerKey: string, now: number): readonly BufferedChunk[] {
+    return this.#poll(id, since, listenerKey, now).chunks
+  }
+
+  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since` (in pieces), or undefined for none. */
+  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer[] | undefined {
+    const { session, chunks } = this.#poll(id, since, listenerKey, now)
+    return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c)))
+  }
+
+  #poll (id: string, since: number, listenerKey: string, now: number) {
+    const session = this.requireActive(id)
+    const sentBefore = session.bytesSent
+    const chunks = session.pollAudio(since, listenerKey, now)
+    if (chunks.length > 0) this.events.emit('sent', session, session.bytesSent - sentBefore)
+    return { session, chunks }
+  }
+
+  /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */
+  #noteOverflow (session: ShareSession, count: number, now: number): void {
+    if (count === 0) return
+    this.events.emit('overflow', session, count)
+    const state = this.#overflowLoggedAt.get(session.id) ?? { at: -Infinity, pending: 0 }
+    state.pending += count
+    if (now - state.at >= OVERFLOW_LOG_INTERVAL_MS) {
+      this.log.warn({ sessionId: session.id, overflowedChunks: state.pending, totalOverflows: session.overflows },
+        'buffer overflow: chunks evicted before every listener fetched them')
+      state.at = now
+      state.pending = 0
+    }
+    this.#overflowLoggedAt.set(session.id, state)
+  }
+
+  /** Expires idle sessions and forgets ended ones past their retention. */
+  sweep (now: number): void {
+    for (const session of this.#active.values()) {
+      if (now - session.lastActivity >= this.options.sessionTimeoutMs) this.#end(session, now, 'expired')
+      else session.metadata(now)
+    }
+    for (const [id, ended] of this.#ended) {
+      if (now - ended.endedAt < this.options.endedRetentionMs) break
+      this.#ended.delete(id)
+    }
+  }
+
+  /**
+   * Forgets a session another instance now owns (cluster fencing): it did not end, so no ended marker is
+   * kept and 'moved' (not 'ended') is emitted. Returns false when the session is not active here.
+   */
+  relinquish (id: string): boolean {
+    const session = this.#active.get(id)
+    if (session === undefined) return false
+    session.release()
+    this.#active.delete(id)
+    this.#overflowLoggedAt.delete(id)
+    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session moved to another instance: dropped here')
+    this.events.emit('moved', session)
+    return true
+  }
+
+  /** Drops everything (server shutdown). */
+  clear (): void {
+    for (const session of this.#active.values()) session.release()
+    this.#active.clear()
+    this.#ended.clear()
+    this.#overflowLoggedAt.clear()
+  }
+
+  #end (session: ShareSession, now: number, reason: EndReason): EndedSession {
+    session.release()
+    this.#active.delete(session.id)
+    this.#overflowLoggedAt.delete(session.id)
+    const ended: EndedSession = {
+      id: session.id,
+      startTime: session.startTime,
+      endedAt: now,
+      reason,
+      durationSeconds: Math.max(0, now - session.startTime) / 1000,
+      bytesTransferred: session.bytesReceived,
+      bytesSent: session.bytesSent
+    }
+    this.#remember(ended)
+    this.log.info({
+      sessionId: session.id,
+      reason,
+      durationSeconds: ended.durationSeconds,
+      bytesTransferred: ended.bytesTransferred,
+      chunks: session.chunksReceived,
+      overflows: session.overflows
+    }, reason === 'stopped' ? 'session stopped' : 'session expired')
+    this.events.emit('ended', ended)
+    return ended
+  }
+
+  #remember (ended: EndedSession): void {
+    this.#ended.delete(ended.id)
+    this.#ended.set(ended.id, ended)
+    while (this.#ended.size > this.options.maxEndedSessions) {
+      this.#ended.delete(this.#ended.keys().next().value as string)
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import type { BufferedChunk } from '../session/audio-ring.js'
+import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from '../session/session-registry.js'
+import type { ShareSession, SongMetadata, StoredMetadata } from '../session/session.js'
+import type { SharerBinding } from '../session/sharer-binding.js'
+
+/**
+ * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
+ *
+ *   session:{id}           hash    active, startTime, lastActivity, listenerCount, lastSequence, bytesReceived,
+ *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress
+ *                                                                                 TTL: what is left of the session timeout
+ *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
+ *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
+ *                                  capped with XADD MAXLEN ~                      TTL: 10 s after the last chunk
+ *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent
+ *                                                                                 TTL: what is left of the retention
+ *   session:{id}:claim     string  the id of the instance that owns the session (SET NX), TTL as session:{id}
+ *
+ * Times are epoch milliseconds; booleans are "true"/"false".
+ */
+export function snapshotKeys (id: string) {
+  const session = `session:${id}`
+  return { session, metadata: `${session}:metadata`, audio: `${session}:audio`, ended: `${session}:ended`, claim: `${session}:claim` }
+}
+
+/** The spec's TTL for the audio stream: entries older than this are of no use to a receiver. */
+export const AUDIO_STREAM_TTL_MS = 10_000
+
+/** Keys the restore scans for: active sessions and ended markers. */
+export const SESSION_KEY = /^session:(\d{6})$/
+export const ENDED_KEY = /^session:(\d{6}):ended$/
+
+export function sessionFields (session: ShareSession, now: number): Record<string, string> {
+  const fields: Record<string, string> = {
+    active: 'true',
+    startTime: String(session.startTime),
+    lastActivity: String(session.lastActivity),
+    listenerCount: String(session.listeners.count(now)),
+    lastSequence: String(session.lastSequence),
+    bytesReceived: String(session.bytesReceived),
+    chunksReceived: String(session.chunksReceived)
+  }
+  const format = session.audio.format
+  if (format !== undefined) {
+    fields.sampleRate = String(format.sampleRate)
+    fields.channels = String(format.channels)
+  }
+  // Who may write survives a restart: the key's hash (never the key) and the starting address.
+  if (session.sharer !== undefined) {
+    fields.sharerKeyHash = session.sharer.keyHash.toString('hex')
+    fields.sharerAddress = session.sharer.address
+  }
+  return fields
+}
+
+function parseSharer (hash: Record<string, string>): SharerBinding | undefined {
+  const { sharerKeyHash, sharerAddress } = hash
+  if (sharerKeyHash === undefined || sharerAddress === undefined) return undefined
+  if (!/^[0-9a-f]{64}$/.test(sharerKeyHash)) throw new BadSnapshot('sharerKeyHash is not a SHA-256 hex digest')
+  return { keyHash: Buffer.from(sharerKeyHash, 'hex'), address: sharerAddress }
+}
+
+/** Null fields (no lyrics, no thumbnail) are left out, and read back as null. */
+export function metadataFields (stored: StoredMetadata): Record<string, string> {
+  const m = stored.value
+  const fields: Record<string, string> = {
+    title: m.title,
+    artist: m.artist,
+    hasSyncedLyrics: String(m.hasSyncedLyrics),
+    elapsedSeconds: String(m.elapsedSeconds),
+    totalSeconds: String(m.totalSeconds),
+    timestamp: String(m.timestamp),
+    receivedAt: String(stored.receivedAt)
+  }
+  if (m.lyrics !== null) fields.lyrics = m.lyrics
+  if (m.thumbnailData !== null) fields.thumbnailData = m.thumbnailData
+  return fields
+}
+
+export function endedFields (ended: EndedSession): Record<string, string> {
+  return {
+    startTime: String(ended.startTime),
+    endedAt: String(ended.endedAt),
+    reason: ended.reason,
+    durationSeconds: String(ended.durationSeconds),
+    bytesTransferred: String(ended.bytesTransferred),
+    bytesSent: String(ended.bytesSent)
+  }
+}
+
+/** XADD field/value pairs of one chunk; `samples` are stored as their raw little-endian float32 bytes. */
+export function audioEntryFields (chunk: BufferedChunk, samples: Float32Array): Array<string | Buffer> {
+  return [
+    'sequenceNumber', String(chunk.sequenceNumber),
+    'timestamp', String(chunk.timestamp),
+    'sampleRate', String(chunk.format.sampleRate),
+    'channels', String(chunk.format.channels),
+    'data', Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)
+  ]
+}
+
+class BadSnapshot extends Error {}
+
+function int (fields: Record<string, string>, name: string, min = 0): number {
+  const n = Number(fields[name])
+  if (fields[name] === undefined || !Number.isSafeInteger(n) || n < min) throw new BadSnapshot(`${name}=${JSON.stringify(fields[name] ?? null)}`)
+  return n
+}
+
+function num (fields: Record<string, string>, name: string): number {
+  const n = Number(fields[name])
+  if (fields[name] === undefined || fields[name] === '' || !Number.isFinite(n)) throw new BadSnapshot(`${name}=${JSON.stringify(fields[name] ?? null)}`)
+  return n
+}
+
+function str (fields: Record<string, string>, name: string): string {
+  const s = fields[name]
+  if (s === undefined) throw new BadSnapshot(`${name} is missing`)
+  return s
+}
+
+function parseMetadata (fields: Record<string, string>): { value: SongMetadata, receivedAt: number } {
+  return {
+    value: {
+      title: str(fields, 'title'),
+      artist: str(fields, 'artist'),
+      lyrics: fields.lyrics ?? null,
+      hasSyncedLyrics: fields.hasSyncedLyrics === 'true',
+      elapsedSeconds: num(fields, 'elapsedSeconds'),
+      totalSeconds: num(fields, 'totalSeconds'),
+      thumbnailData: fields.thumbnailData ?? null,
+      timestamp: int(fields, 'timestamp')
+    },
+    receivedAt: int(fields, 'receivedAt')
+  }
+}
+
+/** Stream entries as XRANGE returns them with Buffer replies: [id, [name, value, name, value, ...]]. */
+export type AudioEntry = [id: Buffer, fields: Buffer[]]
+
+function parseChunk ([, raw]: AudioEntry): RestoredChunk {
+  const fields: Record<string, string> = {}
+  let data: Buffer | undefined
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString()
+    if (name === 'data') data = raw[i + 1]!
+    else fields[name] = raw[i + 1]!.toString()
+  }
+  const format = { sampleRate: int(fields, 'sampleRate', 8000), channels: int(fields, 'channels', 1) }
+  if (format.sampleRate > 192_000 || format.channels > 8) throw new BadSnapshot('audio format out of range')
+  if (data === undefined || data.length === 0 || data.length % (4 * format.channels) !== 0) {
+    throw new BadSnapshot('audio data is not whole frames of float32 samples')
+  }
+  // Copied so the samples are 4-byte aligned and do not keep Redis's reply buffer alive.
+  const bytes = new Uint8Array(data.length)
+  bytes.set(data)
+  return {
+    samples: new Float32Array(bytes.buffer),
+    format,
+    timestamp: int(fields, 'timestamp'),
+    sequenceNumber: int(fields, 'sequenceNumber')
+  }
+}
+
+/**
+ * Reads one session's keys back into a snapshot. Returns an error message for a snapshot that cannot be
+ * trusted (missing or malformed fields) instead of throwing, so one bad key never blocks the others.
+ * Bad audio entries are dropped; the session is still restored without them.
+ */
+export function parseSession (
+  id: string,
+  hash: Record<string, string>,
+  metadata: Record<string, string>,
+  audio: readonly AudioEntry[]
+): { snapshot: SessionSnapshot, droppedChunks: number } | { error: string } {
+  try {
+    if (hash.active !== 'true') throw new BadSnapshot('not active')
+    const chunks: RestoredChunk[] = []
+    let droppedChunks = 0
+    for (const entry of audio) {
+      try {
+        chunks.push(parseChunk(entry))
+      } catch (err) {
+        if (!(err instanceof BadSnapshot)) throw err
+        droppedChunks++
+      }
+    }
+    const snapshot: SessionSnapshot = {
+      id,
+      sharer: parseSharer(hash),
+      startTime: int(hash, 'startTime'),
+      lastActivity: int(hash, 'lastActivity'),
+      lastSequence: int(hash, 'lastSequence', -1),
+      bytesReceived: int(hash, 'bytesReceived'),
+      chunksReceived: int(hash, 'chunksReceived'),
+      metadata: Object.keys(metadata).length === 0 ? undefined : parseMetadata(metadata),
+      chunks
+    }
+    return { snapshot, droppedChunks }
+  } catch (err) {
+    if (err instanceof BadSnapshot) return { error: err.message }
+    throw err
+  }
+}
+
+export function parseEnded (id: string, hash: Record<string, string>): EndedSession | undefined {
+  try {
+    const reason = str(hash, 'reason')
+    if (reason !== 'stopped' && reason !== 'expired') return undefined
+    return {
+      id,
+      startTime: int(hash, 'startTime'),
+      endedAt: int(hash, 'endedAt'),
+      reason: reason as EndReason,
+      durationSeconds: num(hash, 'durationSeconds'),
+      bytesTransferred: int(hash, 'bytesTransferred'),
+      bytesSent: int(hash, 'bytesSent')
+    }
+  } catch (err) {
+    if (err instanceof BadSnapshot) return undefined
+    throw err
+  }
+}

@@ -1,0 +1,230 @@
+import type { ChainableCommander } from 'ioredis'
+import type { BufferedChunk } from '../session/audio-ring.js'
+import type { EndedSession, SessionRegistry } from '../session/session-registry.js'
+import type { ShareSession } from '../session/session.js'
+import {
+  AUDIO_STREAM_TTL_MS, audioEntryFields, endedFields, metadataFields, sessionFields, snapshotKeys
+} from './snapshot-schema.js'
+import { type ClaimBook, CommandList, EPOCH_KEY } from '../cluster/cluster-claims.js'
+
+export interface WriterOptions {
+  sessionTimeoutMs: number
+  metadataTtlMs: number
+  endedRetentionMs: number
+  /** Mirror the buffered audio too (the heavy part). */
+  snapshotAudio: boolean
+  /** Written into the claim key of every session this instance owns. */
+  instanceId: string
+  /** The claims this instance holds: every write of a session is fenced by its claim. */
+  claims: ClaimBook
+}
+
+/** What changed in one session since the last flush. */
+interface Dirty {
+  /** Rewrite everything (new session, resync after an outage, or too many chunks queued). */
+  full: boolean
+  metadata: boolean
+  /** Chunks buffered since the last flush, oldest first. */
+  chunks: BufferedChunk[]
+}
+
+/** An ended session whose keys are still to be deleted, with the claim its deletion is fenced by. */
+interface Ending {
+  readonly ended: EndedSession
+  readonly claim: string
+}
+
+/** A flush's worth of work, kept so a failed pipeline can be retried. */
+export interface Batch {
+  /** Fenced writes queued: one per session or ending, in this order in the pipeline. */
+  readonly commands: number
+  readonly endings: readonly Ending[]
+  /** Per fenced write in the pipeline, whose it is. */
+  readonly writes: ReadonlyArray<{ readonly id: string, readonly kind: 'session' | 'ending' }>
+}
+
+/** Past this many queued chunks a session is rewritten whole instead (bounds memory while Redis is slow). */
+const MAX_QUEUED_CHUNKS = 64
+/** Ended sessions whose keys are still to be deleted, at most (only grows while Redis is down). */
+const MAX_QUEUED_ENDINGS = 10_000
+
+const remaining = (ttlMs: number, since: number, now: number) => Math.max(1, Math.round(ttlMs - (now - since)))
+
+/**
+ * Mirrors the registry into Redis off the request path. Registry events only mark what changed (cheap,
+ * synchronous); `prepare` turns everything changed since the last call into one pipeline: a session's hash
+ * is written at most once per flush however many requests touched it, and only when it changed.
+ */
+export class SnapshotWriter {
+  #dirty = new Map<string, Dirty>()
+  #endings = new Map<string, Ending>()
+  /** Per session, the hash fields last written, so an unchanged session costs nothing. */
+  #written = new Map<string, string>()
+  #resync = false
+
+  constructor (readonly registry: SessionRegistry, readonly options: WriterOptions) {}
+
+  /** Sessions with changes waiting for the next flush, plus ended ones waiting for their keys to go. */
+  get pending (): number { return this.#dirty.size + this.#endings.size }
+
+  started (session: ShareSession): void {
+    this.#written.delete(session.id)
+    this.#mark(session.id).full = true
+  }
+
+  metadata (session: ShareSession): void {
+    this.#mark(session.id).metadata = true
+  }
+
+  audio (session: ShareSession, chunk: BufferedChunk): void {
+    if (!this.options.snapshotAudio) return
+    const dirty = this.#mark(session.id)
+    if (dirty.full) return
+    dirty.chunks.push(chunk)
+    if (dirty.chunks.length > MAX_QUEUED_CHUNKS) {
+      dirty.full = true
+      dirty.chunks = []
+    }
+  }
+
+  ended (ended: EndedSession): void {
+    this.forget(ended.id)
+    this.#queueEnding({ ended, claim: this.options.claims.get(ended.id) ?? '' })
+    this.options.claims.delete(ended.id)
+  }
+
+  /** The session left this instance (ended, or moved to another one): nothing more to write for it. */
+  forget (id: string): void {
+    this.#dirty.delete(id)
+    this.#written.delete(id)
+  }
+
+  /** Rewrite every live session on the next flush (after an outage or a failed flush). */
+  resync (): void {
+    this.#resync = true
+  }
+
+  /** Queues every change since the last call onto `pipeline`. */
+  prepare (pipeline: ChainableCommander, now: number): Batch {
+    const before = pipeline.length
+    if (this.#resync) {
+      this.#resync = false
+      this.#written.clear()
+      for (const session of this.registry.activeSessions()) {
+        const dirty = this.#mark(session.id)
+        dirty.full = true
+        dirty.metadata = true
+      }
+    }
+
+    const writes: Array<{ id: string, kind: 'session' | 'ending' }> = []
+    const fenced = (id: string, kind: 'session' | 'ending', claim: string, claimTtl: string, commands: CommandList) => {
+      const keys = snapshotKeys(id)
+      pipeline.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, claimTtl, this.options.instanceId, ...commands.encode())
+      writes.push({ id, kind })
+    }
+    // Deletions first: a session stopped and started again within one flush is then written afresh.
+    const endings = [...this.#endings.values()]
+    this.#endings.clear()
+    for (const ending of endings) {
+      const commands = new CommandList()
+      this.#writeEnding(commands, ending.ended, now)
+      fenced(ending.ended.id, 'ending', ending.claim, '', commands)
+    }
+
+    for (const session of this.registry.activeSessions()) {
+      const dirty = this.#dirty.get(session.id)
+      const commands = new CommandList()
+      this.#writeSession(commands, session, dirty?.full ?? false, now)
+      if (dirty !== undefined) {
+        const keys = snapshotKeys(session.id)
+        if (dirty.full || dirty.metadata) this.#writeMetadata(commands, session, now)
+        if (this.options.snapshotAudio && dirty.full) {
+          commands.call('del', keys.audio)
+          this.#writeChunks(commands, session, session.audio.chunksAfter(-1, Infinity, Infinity))
+        } else if (this.options.snapshotAudio && dirty.chunks.length > 0) {
+          this.#writeChunks(commands, session, dirty.chunks)
+        }
+      }
+      if (commands.length === 0) continue
+      const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
+      fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), commands)
+    }
+    this.#dirty.clear()
+    return { commands: pipeline.length - before, endings, writes }
+  }
+
+  /** The pipeline of `batch` failed: keep its deletions and rewrite everything once Redis answers again. */
+  failed (batch: Batch): void {
+    for (const ending of batch.endings) {
+      if (!this.#endings.has(ending.ended.id) && this.registry.lookup(ending.ended.id).state !== 'active') this.#queueEnding(ending)
+    }
+    this.#resync = true
+  }
+
+  #mark (id: string): Dirty {
+    let dirty = this.#dirty.get(id)
+    if (dirty === undefined) {
+      dirty = { full: false, metadata: false, chunks: [] }
+      this.#dirty.set(id, dirty)
+    }
+    return dirty
+  }
+
+  #queueEnding (ending: Ending): void {
+    this.#endings.delete(ending.ended.id)
+    this.#endings.set(ending.ended.id, ending)
+    while (this.#endings.size > MAX_QUEUED_ENDINGS) this.#endings.delete(this.#endings.keys().next().value as string)
+  }
+
+  /** Stopping or expiring deletes the session's keys but leaves an "ended" marker for the retention time. */
+  #writeEnding (commands: CommandList, ended: EndedSession, now: number): void {
+    const keys = snapshotKeys(ended.id)
+    commands.call('del', keys.session, keys.metadata, keys.audio, keys.claim, keys.ended)
+    const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
+    if (ttl >= 1) {
+      commands.call('hset', keys.ended, ...flat(endedFields(ended)))
+      commands.call('pexpire', keys.ended, String(Math.round(ttl)))
+    }
+  }
+
+  /** The hash when anything in it changed; its TTL (and the claim's, set by the fenced write) follows the last activity. */
+  #writeSession (commands: CommandList, session: ShareSession, full: boolean, now: number): void {
+    const fields = sessionFields(session, now)
+    const signature = Object.values(fields).join('|')
+    if (!full && this.#written.get(session.id) === signature) return
+    this.#written.set(session.id, signature)
+    const keys = snapshotKeys(session.id)
+    const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
+    if (full) commands.call('del', keys.ended)
+    commands.call('hset', keys.session, ...flat(fields))
+    commands.call('pexpire', keys.session, String(ttl))
+  }
+
+  #writeMetadata (commands: CommandList, session: ShareSession, now: number): void {
+    const key = snapshotKeys(session.id).metadata
+    const stored = session.metadata(now)
+    commands.call('del', key)
+    if (stored === undefined) return
+    commands.call('hset', key, ...flat(metadataFields(stored)))
+    commands.call('pexpire', key, String(remaining(this.options.metadataTtlMs, stored.receivedAt, now)))
+  }
+
+  /** Chunks still in the ring (one evicted since it arrived is gone for good), capped to what the ring holds. */
+  #writeChunks (commands: CommandList, session: ShareSession, chunks: readonly BufferedChunk[]): void {
+    const ring = session.audio
+    const key = snapshotKeys(session.id).audio
+    const cap = String(Math.max(1, ring.chunkCount))
+    let written = 0
+    for (const chunk of chunks) {
+      if (!ring.holds(chunk)) continue
+      commands.call('xadd', key, 'MAXLEN', '~', cap, '*', ...audioEntryFields(chunk, ring.samplesOf(chunk)))
+      written++
+    }
+    if (written > 0) commands.call('pexpire', key, String(AUDIO_STREAM_TTL_MS))
+  }
+}
+
+function flat (fields: Record<string, string>): string[] {
+  return Object.entries(fields).flat()
+}
