@@ -3,9 +3,9 @@ import sensible from '@fastify/sensible'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './src/config.js'
 import { ErrorResponse } from './src/schemas/common.js'
-import { createValidatorCompiler } from './plugins/validation.js'
 import { redactQuery } from './src/auth/listen-key.js'
 import configPlugin from './plugins/config.js'
+import validation from './plugins/validation.js'
 import rateLimits from './plugins/rate-limit.js'
 import errorHandler from './plugins/error-handler.js'
 import jsonBody from './plugins/json-body.js'
@@ -70,9 +70,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.server.maxConnections = config.limits.maxConnections
-  app.setValidatorCompiler(createValidatorCompiler(app.log))
   app.addSchema(ErrorResponse)
 
+  await app.register(validation)
   await app.register(configPlugin, { config })
   await app.register(sensible)
   await app.register(rateLimits)

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { AppError } from '../src/errors.js'
+import { CredentialError } from '../src/errors.js'
 import { BearerVerifier } from '../src/auth/bearer.js'
 import { ListenKeys } from '../src/auth/listen-key.js'
 
@@ -48,7 +48,7 @@ const auth: FastifyPluginAsync = async (app) => {
     // The route template, never the URL: a listen key in the query string must not reach the log.
     request.log.warn({ ip: request.ip, route: request.routeOptions.url, method: request.method, reason },
       'authentication failed')
-    throw new AppError('UNAUTHORIZED', REASONS[reason], {}, reason === 'key' ? {} : { 'www-authenticate': 'Bearer' })
+    throw new CredentialError(REASONS[reason], reason === 'key' ? 'listen-key' : 'bearer')
   }
 
   const verifyBearer = async (request: FastifyRequest) => {

@@ -1,6 +1,30 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, ErrorCode } from '../src/errors.js'
+import { CredentialError, DomainError, type ErrorCode } from '../src/errors.js'
+
+/** The HTTP status of each error code: the one place a domain error becomes HTTP. */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  INVALID_AUDIO: 400,
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  SESSION_NOT_FOUND: 404,
+  SESSION_ENDED: 404,
+  METADATA_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SESSION_EXISTS: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UPGRADE_REQUIRED: 426,
+  RATE_LIMITED: 429,
+  INTERNAL_ERROR: 500,
+  SESSION_LIMIT: 503,
+  OVERLOADED: 503,
+  SERVICE_UNAVAILABLE: 503
+}
 
 const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   400: 'BAD_REQUEST',
@@ -14,32 +38,41 @@ const CODE_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   503: 'SERVICE_UNAVAILABLE'
 }
 
-/** Maps anything thrown in a request to the AppError the client is told about. */
-export function toAppError (err: FastifyError | AppError | Error): AppError {
-  if (err instanceof AppError) return err
+/** Maps anything thrown in a request to the DomainError the client is told about. */
+export function toDomainError (err: FastifyError | DomainError | Error): DomainError {
+  if (err instanceof DomainError) return err
   const e = err as FastifyError
-  if (e.validation !== undefined) return new AppError('VALIDATION_ERROR', e.message)
+  if (e.validation !== undefined) return new DomainError('VALIDATION_ERROR', e.message)
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AppError('INVALID_JSON', 'Body is not valid JSON')
+      return new DomainError('INVALID_JSON', 'Body is not valid JSON')
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('PAYLOAD_TOO_LARGE', 'Request body is larger than this endpoint accepts')
+      return new DomainError('PAYLOAD_TOO_LARGE', 'Request body is larger than this endpoint accepts')
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
+      return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
     case 'FST_UNDER_PRESSURE':
-      return new AppError('OVERLOADED', 'The server is overloaded; retry in a few seconds')
+      return new DomainError('OVERLOADED', 'The server is overloaded; retry in a few seconds')
   }
-  if (e instanceof SyntaxError) return new AppError('INVALID_JSON', 'Body is not valid JSON')
+  if (e instanceof SyntaxError) return new DomainError('INVALID_JSON', 'Body is not valid JSON')
   const status = e.statusCode
   if (status !== undefined && status >= 400 && status < 500) {
-    return new AppError(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', e.message)
+    return new DomainError(CODE_BY_STATUS[status] ?? 'BAD_REQUEST', e.message)
   }
-  if (status === 503) return new AppError('SERVICE_UNAVAILABLE', 'Service unavailable; try again shortly')
-  return new AppError('INTERNAL_ERROR', 'Internal server error')
+  if (status === 503) return new DomainError('SERVICE_UNAVAILABLE', 'Service unavailable; try again shortly')
+  return new DomainError('INTERNAL_ERROR', 'Internal server error')
 }
 
-export function errorBody (err: AppError) {
-  return { success: false as const, error: err.message, code: err.code, timestamp: Date.now(), ...err.extra }
+export function errorBody (err: DomainError) {
+  return { success: false as const, error: err.message, code: err.code, timestamp: Date.now(), ...err.details }
+}
+
+/** The headers an error's answer carries: when to retry, which credential to send, which protocol to speak. */
+export function errorHeaders (err: DomainError): Record<string, string> {
+  const headers: Record<string, string> = {}
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds)
+  if (err instanceof CredentialError && err.scheme === 'bearer') headers['www-authenticate'] = 'Bearer'
+  if (err.code === 'UPGRADE_REQUIRED') headers.upgrade = 'websocket'
+  return headers
 }
 
 declare module 'fastify' {
@@ -49,9 +82,9 @@ declare module 'fastify' {
   }
 }
 
-function sendError (reply: FastifyReply, err: AppError): FastifyReply {
+function sendError (reply: FastifyReply, err: DomainError): FastifyReply {
   reply.errorCode = err.code
-  return reply.code(err.statusCode).headers(err.headers).send(errorBody(err))
+  return reply.code(HTTP_STATUS[err.code]).headers(errorHeaders(err)).send(errorBody(err))
 }
 
 /**
@@ -61,18 +94,19 @@ function sendError (reply: FastifyReply, err: AppError): FastifyReply {
 const errorHandler: FastifyPluginAsync = async (app) => {
   app.decorateReply('errorCode', null)
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const appError = toAppError(err)
-    if (appError.statusCode >= 500 && appError.statusCode !== 503) {
+    const domainError = toDomainError(err)
+    const status = HTTP_STATUS[domainError.code]
+    if (status >= 500 && status !== 503) {
       request.log.error({ err, reqId: request.id }, 'request failed')
     } else {
       // A client's mistake is the client's to fix: kept out of the info log so a broken client cannot flood it.
-      request.log.debug({ code: appError.code, statusCode: appError.statusCode, route: request.routeOptions.url }, appError.message)
+      request.log.debug({ code: domainError.code, statusCode: status, route: request.routeOptions.url }, domainError.message)
     }
-    return sendError(reply, appError)
+    return sendError(reply, domainError)
   })
 
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) => {
-    return sendError(reply, new AppError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
+    return sendError(reply, new DomainError('NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
   })
 }
 

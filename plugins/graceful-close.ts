@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
-import { AppError } from '../src/errors.js'
+import { DomainError } from '../src/errors.js'
 
-const RETRY_AFTER_SECONDS = '5'
+const RETRY_AFTER_SECONDS = 5
 
 /**
  * Shutting down: requests already in flight finish; a new request on a kept-alive connection gets
@@ -15,8 +15,8 @@ const gracefulClose: FastifyPluginAsync = async (app) => {
   app.addHook('preClose', async () => { closing = true })
   app.addHook('onRequest', async () => {
     if (closing) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry shortly', {},
-        { 'retry-after': RETRY_AFTER_SECONDS })
+      throw new DomainError('SERVICE_UNAVAILABLE', 'The server is shutting down; retry shortly',
+        { retryAfterSeconds: RETRY_AFTER_SECONDS })
     }
   })
   app.addHook('onSend', async (_request, reply, payload) => {

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { ErrorCode } from '../src/errors.js'
+import { ERROR_CODES } from '../src/errors.js'
 import { LatencyWindow } from '../src/observability/latency-window.js'
 import type { BufferedChunk } from '../src/session/audio-ring.js'
 import type { ShareSession } from '../src/session/session.js'
@@ -131,7 +131,7 @@ const metrics: FastifyPluginAsync = async (app) => {
 
   // Series that exist from the start, so rate() and absent() work before the first event.
   for (const reason of ['stopped', 'expired']) ended.inc({ reason }, 0)
-  for (const code of Object.keys(ErrorCode)) errors.inc({ code }, 0)
+  for (const code of ERROR_CODES) errors.inc({ code }, 0)
 
   const onStarted = () => { started.inc() }
   const onEnded = (e: EndedSession) => { ended.inc({ reason: e.reason }) }

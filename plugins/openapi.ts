@@ -2,7 +2,8 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsync, RouteOptions } from 'fastify'
-import { ErrorCode } from '../src/errors.js'
+import type { ErrorCode } from '../src/errors.js'
+import { HTTP_STATUS } from './error-handler.js'
 
 /** What each error code means, for the documentation of every response that can carry it. */
 export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
@@ -83,7 +84,7 @@ function constantFields (schema: Record<string, unknown> | undefined): Record<st
 export function documentedResponses (response: Record<string, unknown>, codes: readonly ErrorCode[]): Record<string, unknown> {
   const { '4xx': _4xx, '5xx': _5xx, ...own } = response
   const byStatus = new Map<number, ErrorCode[]>()
-  for (const code of codes) byStatus.set(ErrorCode[code], [...(byStatus.get(ErrorCode[code]) ?? []), code])
+  for (const code of codes) byStatus.set(HTTP_STATUS[code], [...(byStatus.get(HTTP_STATUS[code]) ?? []), code])
   const out: Record<string, unknown> = { ...own }
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     const description = list.map((c) => `\`${c}\`: ${ERROR_MEANINGS[c]}`).join('; ')

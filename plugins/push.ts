@@ -6,6 +6,8 @@ import { LongPollWaiters } from '../src/push/long-poll.js'
 import { PushHub } from '../src/push/push-hub.js'
 import { CloseCode, closeSocket } from '../src/push/push-listeners.js'
 import { METADATA_BODY_LIMIT } from '../src/schemas/share.js'
+import type { ShareSession } from '../src/session/session.js'
+import type { EndedSession } from '../src/session/session-registry.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -33,9 +35,11 @@ const push: FastifyPluginAsync = async (app) => {
   const waiters = new LongPollWaiters(options.maxHeldPolls)
   app.decorate('push', { hub, waiters })
 
-  app.sessions.events.on('audio', (session) => waiters.wake(session.id, 'audio'))
-  app.sessions.events.on('ended', (ended) => waiters.wake(ended.id, 'ended'))
-  app.sessions.events.on('moved', (session) => waiters.wake(session.id, 'moved'))
+  const { events } = app.sessions
+  const onAudio = (session: ShareSession) => waiters.wake(session.id, 'audio')
+  const onEnded = (ended: EndedSession) => waiters.wake(ended.id, 'ended')
+  const onMoved = (session: ShareSession) => waiters.wake(session.id, 'moved')
+  events.on('audio', onAudio).on('ended', onEnded).on('moved', onMoved)
 
   let closing = false
   await app.register(websocket, {
@@ -73,6 +77,8 @@ const push: FastifyPluginAsync = async (app) => {
 
   app.addHook('onClose', async () => {
     for (const timer of timers) clearInterval(timer)
+    events.off('audio', onAudio).off('ended', onEnded).off('moved', onMoved)
+    hub.unsubscribe()
     if (!closing) {
       waiters.releaseAll('shutdown')
       hub.closeAll()

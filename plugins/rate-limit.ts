@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AppConfig } from '../src/config.js'
-import { AppError } from '../src/errors.js'
+import { DomainError } from '../src/errors.js'
 import { isClientIdKey, receiverKey } from './client-identity.js'
 
 export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'poll'
@@ -57,8 +57,8 @@ const rateLimitPlugin: FastifyPluginAsync = async (app) => {
     // Keys kept at most (LRU) by each rate-limited route: rate-limit state stays bounded however many clients come.
     cache: app.config.rateLimit.maxKeys,
     errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${context.after}; retry later`)
+      new DomainError('RATE_LIMITED', `Rate limit exceeded: at most ${context.max} requests per ${context.after}; retry later`)
   })
 }
 
-export default fp(rateLimitPlugin, { name: 'rate-limits', fastify: '5.x', dependencies: ['config'] })
+export default fp(rateLimitPlugin, { name: 'rate-limit', fastify: '5.x', dependencies: ['config'] })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
-import { AppError } from '../src/errors.js'
+import { DomainError } from '../src/errors.js'
 import { RedisSnapshot } from '../src/snapshot/redis-snapshot.js'
 import { HEARTBEAT_INTERVAL_MS } from '../src/cluster/cluster-claims.js'
 
@@ -80,7 +80,7 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
   const claim: preHandlerAsyncHookHandler = async (request) => {
     const { sessionId } = request.body as { sessionId: string }
     const result = await snapshot.claim(sessionId)
-    if (result === 'taken') throw new AppError('SESSION_EXISTS', 'Session ID already in use')
+    if (result === 'taken') throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
     if (result === 'claimed') newClaims.add(request)
   }
   const releaseIfFailed: onResponseAsyncHookHandler = async (request, reply) => {
@@ -98,4 +98,4 @@ function toArray<T> (value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }
 
-export default fp(redisSnapshot, { name: 'redis-snapshot', fastify: '5.x', dependencies: ['session-registry', 'health-checks'] })
+export default fp(redisSnapshot, { name: 'redis-snapshot', fastify: '5.x', dependencies: ['config', 'session-registry', 'health-checks'] })

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify'
-import { AppError } from '../src/errors.js'
+import { DomainError } from '../src/errors.js'
 import { checkSharer } from '../src/session/sharer-binding.js'
 
 declare module 'fastify' {
@@ -31,7 +31,7 @@ const sharerGuard: FastifyPluginAsync = async (app) => {
     if (result === 'ok') return
     request.log.warn({ ip: request.ip, route: request.routeOptions.url, method: request.method, sessionId, reason: result },
       'write refused: not the sharer')
-    throw new AppError('FORBIDDEN', result === 'wrong-key'
+    throw new DomainError('FORBIDDEN', result === 'wrong-key'
       ? 'X-Sharer-Key does not match this session'
       : 'Only the sharer can change this session: send its X-Sharer-Key, or write from the address that started it')
   }

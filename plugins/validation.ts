@@ -1,5 +1,6 @@
+import fp from 'fastify-plugin'
 import { Ajv, type Options } from 'ajv'
-import type { FastifyBaseLogger, FastifySchemaCompiler } from 'fastify'
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
 
 // unicode: false: maxLength compares .length (UTF-16 units) instead of walking every character to count
 // code points, which on a 235 KB audio body was a sixth of the server's CPU under load. The bounds are
@@ -32,3 +33,10 @@ export function createValidatorCompiler (log: FastifyBaseLogger): FastifySchemaC
   const text = new Ajv({ ...common, logger, coerceTypes: 'array' })
   return ({ schema, httpPart }) => (httpPart === 'body' ? bodies : text).compile(schema as object)
 }
+
+/** Sets the validator compiler on the root, so that every route declared after it validates this way. */
+const validation: FastifyPluginAsync = async (app) => {
+  app.setValidatorCompiler(createValidatorCompiler(app.log))
+}
+
+export default fp(validation, { name: 'validation', fastify: '5.x' })

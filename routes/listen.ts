@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import helmet from '@fastify/helmet'
 import { errorResponses } from '../src/schemas/common.js'
-import { AppError } from '../src/errors.js'
+import { DomainError } from '../src/errors.js'
 import { ICON_SVG, joinPage, playerPage, type PageAssets } from '../src/listen-page/listen-page.js'
 import { defaultWebDir, loadWebAssets } from '../src/listen-page/web-assets.js'
 
@@ -53,7 +53,7 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   const { basePath } = app.config
   const assets = (): PageAssets => {
     if (built === undefined) {
-      throw new AppError('SERVICE_UNAVAILABLE', 'The listener page is not built on this server: run npm run build')
+      throw new DomainError('SERVICE_UNAVAILABLE', 'The listener page is not built on this server: run npm run build')
     }
     return { assetBase: `${basePath}/listen/assets/`, basePath, ...built.entries }
   }
@@ -96,7 +96,7 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   }, async (request, reply) => {
     assets()
     const file = built?.files.get(request.params.file)
-    if (file === undefined) throw new AppError('NOT_FOUND', 'No such asset')
+    if (file === undefined) throw new DomainError('NOT_FOUND', 'No such asset')
     reply.header('etag', file.etag).header('cache-control', ASSET_CACHE)
     if (request.headers['if-none-match'] === file.etag) return reply.code(304).send(null)
     return reply.type(file.type).send(file.bytes)

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '../src/schemas/common.js'
-import { AppError } from '../src/errors.js'
+import { CredentialError } from '../src/errors.js'
 import { BearerVerifier } from '../src/auth/bearer.js'
 
 /** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
@@ -28,7 +28,7 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
     },
     onRequest: async (request) => {
       if (verifier === undefined || verifier.check(request.headers.authorization) === 'ok') return
-      throw new AppError('UNAUTHORIZED', 'Invalid or missing metrics token', {}, { 'www-authenticate': 'Bearer' })
+      throw new CredentialError('Invalid or missing metrics token', 'bearer')
     }
   }, async (_request, reply) => {
     const text = await metrics.registry.metrics()

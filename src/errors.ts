@@ -1,43 +1,59 @@
 /** Every error code the API answers with, in the uniform `{success:false, error, code, timestamp}` body. */
-export const ErrorCode = {
-  VALIDATION_ERROR: 400,
-  INVALID_JSON: 400,
-  INVALID_AUDIO: 400,
-  BAD_REQUEST: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  SESSION_NOT_FOUND: 404,
-  SESSION_ENDED: 404,
-  METADATA_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  SESSION_EXISTS: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  UPGRADE_REQUIRED: 426,
-  RATE_LIMITED: 429,
-  INTERNAL_ERROR: 500,
-  SESSION_LIMIT: 503,
-  OVERLOADED: 503,
-  SERVICE_UNAVAILABLE: 503
-} as const
-export type ErrorCode = keyof typeof ErrorCode
+export const ERROR_CODES = [
+  'VALIDATION_ERROR',
+  'INVALID_JSON',
+  'INVALID_AUDIO',
+  'BAD_REQUEST',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'SESSION_NOT_FOUND',
+  'SESSION_ENDED',
+  'METADATA_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'SESSION_EXISTS',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'UPGRADE_REQUIRED',
+  'RATE_LIMITED',
+  'INTERNAL_ERROR',
+  'SESSION_LIMIT',
+  'OVERLOADED',
+  'SERVICE_UNAVAILABLE'
+] as const
+export type ErrorCode = typeof ERROR_CODES[number]
+
+export interface DomainErrorOptions {
+  /** Fields the answer carries beside the message (e.g. the status 404's `isActive:false`). */
+  readonly details?: Readonly<Record<string, unknown>>
+  /** When the caller may usefully try again. */
+  readonly retryAfterSeconds?: number
+}
 
 /**
- * A failure the API reports on purpose. `extra` keeps fields the spec shows on some errors
- * (e.g. `isActive:false` on the status 404); `headers` carries e.g. Retry-After.
+ * A failure the domain reports on purpose, by code. It knows nothing of HTTP: the error handler
+ * (plugins/error-handler.ts) alone turns a code into a status and headers.
  */
-export class AppError extends Error {
-  override name = 'AppError'
-  readonly statusCode: number
+export class DomainError extends Error {
+  override name = 'DomainError'
+  readonly details: Readonly<Record<string, unknown>>
+  readonly retryAfterSeconds: number | undefined
 
-  constructor (
-    readonly code: ErrorCode,
-    message: string,
-    readonly extra: Readonly<Record<string, unknown>> = {},
-    readonly headers: Readonly<Record<string, string>> = {}
-  ) {
+  constructor (readonly code: ErrorCode, message: string, options: DomainErrorOptions = {}) {
     super(message)
-    this.statusCode = ErrorCode[code]
+    this.details = options.details ?? {}
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+/** Which credential a refused request presented (or should have). */
+export type CredentialScheme = 'bearer' | 'listen-key'
+
+/** UNAUTHORIZED: the request's credential is missing or wrong. */
+export class CredentialError extends DomainError {
+  override name = 'CredentialError'
+
+  constructor (message: string, readonly scheme: CredentialScheme) {
+    super('UNAUTHORIZED', message)
   }
 }

@@ -7,7 +7,7 @@ import {
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { receiverKey } from '../../plugins/client-identity.js'
 import { sendNoContent, sendSerialisedJson } from '../reply.js'
-import { AppError } from '../../src/errors.js'
+import { DomainError } from '../../src/errors.js'
 import { useJsonBodies } from '../../plugins/json-body.js'
 import { parseAudioBodyFast } from '../../src/session/audio-body.js'
 
@@ -46,7 +46,7 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       // Long-poll: held until a chunk arrives, the session ends, waitMs passes, the client leaves or the server closes.
       const held = app.push.waiters.hold(sessionId, waitMs)
       if (held === undefined) {
-        throw new AppError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', {}, { 'retry-after': '1' })
+        throw new DomainError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', { retryAfterSeconds: 1 })
       }
       const hungUp = () => held.cancel()
       reply.raw.once('close', hungUp)

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, InactiveErrorResponse, SessionParams } from '../../src/schemas/common.js'
 import { StatusResponse, StopResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import { AppError } from '../../src/errors.js'
+import { DomainError } from '../../src/errors.js'
 import { receiverKey } from '../../plugins/client-identity.js'
 
 const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
@@ -28,7 +28,7 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const now = Date.now()
     const found = app.sessions.lookup(request.params.sessionId)
-    if (found.state === 'unknown') throw new AppError('SESSION_NOT_FOUND', 'Session not found', { isActive: false })
+    if (found.state === 'unknown') throw new DomainError('SESSION_NOT_FOUND', 'Session not found', { details: { isActive: false } })
     if (found.state === 'ended') {
       const { ended } = found
       return {

@@ -1,29 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
+import { Type } from '@sinclair/typebox'
 import type { RawData, WebSocket } from 'ws'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
-import { MAX_AUDIO_CHUNK_BYTES, MetadataBody } from '../../src/schemas/share.js'
-import { ArtParams, AudioFrameFields, KeyQuery, WsQuery } from '../../src/schemas/push.js'
+import { ArtParams, KeyQuery, WsQuery } from '../../src/schemas/push.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
-import { AppError } from '../../src/errors.js'
-import { toAppError } from '../../plugins/error-handler.js'
-import { float32Frames } from '../../src/session/pcm-codec.js'
-import { decodeAudioFrame } from '../../src/push/push-frames.js'
+import { DomainError, CredentialError } from '../../src/errors.js'
+import { toDomainError } from '../../plugins/error-handler.js'
+import { receiveSharerFrame } from '../../src/push/sharer-ingest.js'
 import { SendGate, type PushListener } from '../../src/push/push-hub.js'
 import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
 import type { ShareSession } from '../../src/session/session.js'
-
-const metadataCheck = TypeCompiler.Compile(MetadataBody)
-const frameCheck = TypeCompiler.Compile(AudioFrameFields)
-
-/** Throws VALIDATION_ERROR naming the first problem, in the words the REST routes use, unless `value` passes. */
-function validate<T extends TSchema> (check: TypeCheck<T>, value: unknown, what: string): asserts value is Static<T> {
-  if (check.Check(value)) return
-  const first = check.Errors(value).First()
-  throw new AppError('VALIDATION_ERROR', `${what}${first?.path ?? ''} ${first?.message ?? 'is invalid'}`)
-}
 
 /** Last-Event-ID as a number, or undefined for anything else (then the stream starts from a snapshot). */
 function lastEventId (header: string | string[] | undefined): number | undefined {
@@ -57,47 +44,16 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     return session
   }
 
-  /** One frame from a WebSocket sharer, validated like the REST bodies. Throws AppError. */
-  const receiveFromSharer = (sessionId: string, data: Buffer, isBinary: boolean): void => {
-    const now = Date.now()
-    if (!isBinary) {
-      let body: unknown
-      try {
-        body = JSON.parse(data.toString('utf8'))
-      } catch {
-        throw new AppError('INVALID_JSON', 'A text frame must be a JSON metadata object')
-      }
-      validate(metadataCheck, body, 'metadata')
-      app.sessions.receiveMetadata(sessionId, body, now)
-      return
-    }
-    const frame = decodeAudioFrame(data)
-    if (frame === undefined) throw new AppError('INVALID_AUDIO', 'A binary frame starts with the 20-byte audio header')
-    const fields = {
-      sampleRate: frame.format.sampleRate,
-      channels: frame.format.channels,
-      sequenceNumber: frame.sequenceNumber,
-      timestamp: frame.timestamp === 0 ? undefined : frame.timestamp
-    }
-    validate(frameCheck, fields, 'audio frame')
-    if (frame.pcm.length > MAX_AUDIO_CHUNK_BYTES) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `audio chunk is ${frame.pcm.length} bytes; at most ${MAX_AUDIO_CHUNK_BYTES} bytes are accepted`)
-    }
-    if (frame.pcm.length === 0) throw new AppError('INVALID_AUDIO', 'The audio frame holds no samples')
-    const samples = float32Frames(frame.pcm, frame.format)
-    app.sessions.receiveAudioSamples(sessionId, { ...fields, samples }, now)
-  }
-
   const serveSharer = (socket: WebSocket, session: ShareSession): void => {
     const sharer = new WsSharer(socket, session.id)
     hub.attach(session, sharer, Date.now())
     socket.on('close', () => hub.detach(sharer, Date.now()))
     socket.on('message', (data: RawData, isBinary: boolean) => {
       try {
-        receiveFromSharer(session.id, data as Buffer, isBinary)
+        receiveSharerFrame(app.sessions, session.id, data as Buffer, isBinary, Date.now())
       } catch (err) {
         // The same codes and messages the REST routes answer with, as a text frame; the socket stays open.
-        const e = toAppError(err as Error)
+        const e = toDomainError(err as Error)
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'error', code: e.code, error: e.message }))
       }
     })
@@ -141,13 +97,13 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     },
     preHandler: async (request) => {
       if (request.query.role === 'sharer' && request.credential !== 'bearer') {
-        throw new AppError('UNAUTHORIZED', 'A sharer needs the bearer token: a listen key only receives', {}, { 'www-authenticate': 'Bearer' })
+        throw new CredentialError('A sharer needs the bearer token: a listen key only receives', 'bearer')
       }
       if (request.query.role === 'sharer') app.verifySharer(request)
       acceptPush(request.params.sessionId)
     },
     handler: async () => {
-      throw new AppError('UPGRADE_REQUIRED', 'This endpoint speaks WebSocket only', {}, { upgrade: 'websocket' })
+      throw new DomainError('UPGRADE_REQUIRED', 'This endpoint speaks WebSocket only')
     },
     wsHandler: (socket, request) => {
       const { sessionId } = request.params
@@ -161,7 +117,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
         socket.on('close', () => hub.detach(receiver, Date.now()))
         receiver.start(found.session, since, Date.now())
       } catch (err) {
-        closeSocket(socket, CloseCode.TRY_AGAIN_LATER, toAppError(err as Error).message.slice(0, 120))
+        closeSocket(socket, CloseCode.TRY_AGAIN_LATER, toDomainError(err as Error).message.slice(0, 120))
       }
     }
   })
@@ -192,7 +148,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     const { sessionId, hash } = request.params
     app.sessions.requireActive(sessionId)
     const bytes = hub.art(sessionId, hash)
-    if (bytes === undefined) throw new AppError('NOT_FOUND', 'This session has no cover art with that hash')
+    if (bytes === undefined) throw new DomainError('NOT_FOUND', 'This session has no cover art with that hash')
     const etag = `"${hash}"`
     // Content-addressed: the bytes behind a URL never change. Private: the URL needs a credential.
     reply.header('etag', etag).header('cache-control', 'private, max-age=31536000, immutable')

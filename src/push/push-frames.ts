@@ -1,4 +1,5 @@
-import type { AudioFormat, AudioRing, BufferedChunk } from '../session/audio-ring.js'
+import type { AudioFormat } from '../session/audio-format.js'
+import type { AudioRing, BufferedChunk } from '../session/audio-ring.js'
 
 /**
  * Binary audio frame of the WebSocket protocol (both directions), little-endian:

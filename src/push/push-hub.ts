@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { AppError } from '../errors.js'
+import { DomainError } from '../errors.js'
 import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, RegistryLog, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession, StoredMetadata } from '../session/session.js'
@@ -70,12 +70,25 @@ export class PushHub {
   #connections = 0
   readonly stats = { droppedFrames: 0, slowDisconnects: 0 }
 
+  readonly #onMetadataEvent = (session: ShareSession, stored: StoredMetadata) => this.#onMetadata(session, stored)
+  readonly #onAudioEvent = (session: ShareSession, chunk: BufferedChunk) => this.#onAudio(session, chunk)
+  readonly #onEndedEvent = (ended: EndedSession) => this.#onEnded(ended)
+  // Taken over by another instance (cluster): listeners are told it moved, so they reconnect there.
+  readonly #onMovedEvent = (session: ShareSession) => this.#onMoved(session.id)
+
   constructor (readonly registry: SessionRegistry, readonly options: PushHubOptions, readonly log: RegistryLog) {
-    registry.events.on('metadata', (session, stored) => this.#onMetadata(session, stored))
-    registry.events.on('audio', (session, chunk) => this.#onAudio(session, chunk))
-    registry.events.on('ended', (ended) => this.#onEnded(ended))
-    // Taken over by another instance (cluster): listeners are told it moved, so they reconnect there.
-    registry.events.on('moved', (session) => this.#onMoved(session.id))
+    registry.events.on('metadata', this.#onMetadataEvent)
+    registry.events.on('audio', this.#onAudioEvent)
+    registry.events.on('ended', this.#onEndedEvent)
+    registry.events.on('moved', this.#onMovedEvent)
+  }
+
+  /** Stops reading the registry's events (the hub is done: its owner is closing). */
+  unsubscribe (): void {
+    this.registry.events.off('metadata', this.#onMetadataEvent)
+    this.registry.events.off('audio', this.#onAudioEvent)
+    this.registry.events.off('ended', this.#onEndedEvent)
+    this.registry.events.off('moved', this.#onMovedEvent)
   }
 
   get connections (): number { return this.#connections }
@@ -86,9 +99,9 @@ export class PushHub {
   /** Throws SERVICE_UNAVAILABLE when the server holds as many push connections as it may. */
   requireRoom (): void {
     if (this.#connections >= this.options.maxConnections) {
-      throw new AppError('SERVICE_UNAVAILABLE',
+      throw new DomainError('SERVICE_UNAVAILABLE',
         `The server holds its limit of ${this.options.maxConnections} push connections; try again later`,
-        {}, { 'retry-after': '5' })
+        { retryAfterSeconds: 5 })
     }
   }
 

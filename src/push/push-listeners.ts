@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { WebSocket } from 'ws'
-import { sameFormat, type AudioFormat, type BufferedChunk } from '../session/audio-ring.js'
+import { sameFormat, type AudioFormat } from '../session/audio-format.js'
+import type { BufferedChunk } from '../session/audio-ring.js'
 import { audioFrameOf, pcm16Of, wavHeader } from './push-frames.js'
 import type { CloseReason, PushEvent, PushHub, PushListener, SendGate } from './push-hub.js'
 import type { ShareSession } from '../session/session.js'

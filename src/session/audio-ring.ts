@@ -1,14 +1,4 @@
-import { encodeFloat32Base64 } from './pcm-codec.js'
-import { audioChunkJson } from './rest-wire.js'
-
-export interface AudioFormat {
-  readonly sampleRate: number
-  readonly channels: number
-}
-
-export function sameFormat (a: AudioFormat, b: AudioFormat): boolean {
-  return a.sampleRate === b.sampleRate && a.channels === b.channels
-}
+import { durationSeconds, sameFormat, type AudioFormat } from './audio-format.js'
 
 /** One buffered chunk: where its samples sit in the ring. Its REST form comes from `AudioRing.jsonOf`. */
 export interface BufferedChunk {
@@ -33,6 +23,9 @@ export interface NewChunk {
   readonly json?: Buffer | undefined
 }
 
+/** Builds a chunk's serialised form from its samples. */
+export type ChunkSerialiser = (chunk: BufferedChunk, samples: Float32Array) => Buffer
+
 /** A buffered chunk with its serialised form, kept while the chunk is recent. */
 interface StoredChunk extends BufferedChunk {
   json: Buffer | undefined
@@ -44,10 +37,6 @@ export interface AppendResult {
   /** Chunks pushed out of the window (oldest first), including all of them on a format change. */
   readonly evicted: readonly BufferedChunk[]
   readonly formatChanged: boolean
-}
-
-export function durationSeconds (chunk: { length: number, format: AudioFormat }): number {
-  return chunk.length / chunk.format.channels / chunk.format.sampleRate
 }
 
 /** Interleaved samples in `seconds` of whole frames of `format`. */
@@ -140,11 +129,14 @@ export class AudioRing {
     return { stored, evicted, formatChanged }
   }
 
-  /** The chunk's REST JSON: kept for recent chunks, rebuilt from the samples for older ones. */
-  jsonOf (chunk: BufferedChunk): Buffer {
+  /**
+   * The chunk's REST JSON: kept for recent chunks, built by `build` from the samples for older ones (the
+   * ring holds the bytes but does not know the wire form: see rest-wire.ts).
+   */
+  jsonOf (chunk: BufferedChunk, build: ChunkSerialiser): Buffer {
     const stored = chunk as StoredChunk
     if (stored.json !== undefined) return stored.json
-    const json = audioChunkJson(encodeFloat32Base64(this.samplesOf(chunk)), chunk.format, chunk.timestamp, chunk.sequenceNumber)
+    const json = build(chunk, this.samplesOf(chunk))
     const newest = this.#chunks.at(-1)
     if (newest !== undefined && this.#isHot(stored, newest)) {
       stored.json = json

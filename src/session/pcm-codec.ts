@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js'
-import type { AudioFormat } from './audio-ring.js'
+import { DomainError } from '../errors.js'
+import type { AudioFormat } from './audio-format.js'
 
 const BYTES_PER_SAMPLE = 4
 
@@ -32,16 +32,16 @@ function isCanonical (data: string): boolean {
  */
 export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes: number): DecodedAudio {
   if (data.length === 0 || data.length % 4 !== 0) {
-    throw new AppError('INVALID_AUDIO', 'data must be base64 (a multiple of 4 characters, padded)')
+    throw new DomainError('INVALID_AUDIO', 'data must be base64 (a multiple of 4 characters, padded)')
   }
   const expected = decodedLength(data)
   if (expected > maxBytes) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `audio chunk is ${expected} bytes; at most ${maxBytes} bytes are accepted`)
+    throw new DomainError('PAYLOAD_TOO_LARGE', `audio chunk is ${expected} bytes; at most ${maxBytes} bytes are accepted`)
   }
   const bytes = Buffer.from(data, 'base64')
   // Node skips characters outside the alphabet instead of failing, so a short result means bad input.
   if (bytes.length !== expected || !isCanonical(data)) {
-    throw new AppError('INVALID_AUDIO', 'data is not valid standard base64')
+    throw new DomainError('INVALID_AUDIO', 'data is not valid standard base64')
   }
   const samples = float32Frames(bytes, format)
   return { samples, byteLength: samples.byteLength }
@@ -54,7 +54,7 @@ export function decodeFloat32Base64 (data: string, format: AudioFormat, maxBytes
 export function float32Frames (bytes: Buffer, format: AudioFormat): Float32Array {
   const frameBytes = BYTES_PER_SAMPLE * format.channels
   if (bytes.length % frameBytes !== 0) {
-    throw new AppError('INVALID_AUDIO',
+    throw new DomainError('INVALID_AUDIO',
       `data holds ${bytes.length} bytes, not whole frames of ${format.channels} float32 samples (${frameBytes} bytes each)`)
   }
   // Float32Array reads platform byte order: little-endian on every platform Node supports for this server.
@@ -62,7 +62,7 @@ export function float32Frames (bytes: Buffer, format: AudioFormat): Float32Array
   const samples = new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / BYTES_PER_SAMPLE)
   for (let i = 0; i < samples.length; i++) {
     if (!Number.isFinite(samples[i])) {
-      throw new AppError('INVALID_AUDIO', `sample ${i} is not a finite number (NaN or infinity)`)
+      throw new DomainError('INVALID_AUDIO', `sample ${i} is not a finite number (NaN or infinity)`)
     }
   }
   return samples

@@ -1,4 +1,6 @@
-import type { AudioFormat } from './audio-ring.js'
+import type { AudioFormat } from './audio-format.js'
+import type { BufferedChunk } from './audio-ring.js'
+import { encodeFloat32Base64 } from './pcm-codec.js'
 
 /**
  * The REST wire form of buffered data, serialised once when it arrives so that polls only copy bytes.
@@ -12,6 +14,11 @@ export function audioChunkJson (base64: string, format: AudioFormat, timestamp: 
   at += out.write(base64, at, 'latin1')
   out.write(tail, at, 'latin1')
   return out
+}
+
+/** A buffered chunk's REST JSON, built from its samples (for chunks whose JSON the ring let go). */
+export function restChunkJson (chunk: BufferedChunk, samples: Float32Array): Buffer {
+  return audioChunkJson(encodeFloat32Base64(samples), chunk.format, chunk.timestamp, chunk.sequenceNumber)
 }
 
 const OPEN = Buffer.from('[')

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events'
-import { AppError } from '../errors.js'
-import type { AudioFormat, BufferedChunk } from './audio-ring.js'
+import { DomainError } from '../errors.js'
+import type { AudioFormat } from './audio-format.js'
+import type { BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64 } from './pcm-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
-import { audioChunkJson, audioChunksArray } from './rest-wire.js'
+import { audioChunkJson, audioChunksArray, restChunkJson } from './rest-wire.js'
 import type { SharerBinding } from './sharer-binding.js'
 
 export interface RegistryOptions extends SessionLimits {
@@ -109,11 +110,11 @@ export class SessionRegistry {
   endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
 
   start (id: string, now: number, sharer?: SharerBinding): ShareSession {
-    if (this.#active.has(id)) throw new AppError('SESSION_EXISTS', 'Session ID already in use')
+    if (this.#active.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
     if (this.#active.size >= this.options.maxSessions) {
-      throw new AppError('SESSION_LIMIT',
+      throw new DomainError('SESSION_LIMIT',
         `The server is at its limit of ${this.options.maxSessions} active sessions; try again later`,
-        {}, { 'retry-after': String(SESSION_LIMIT_RETRY_AFTER_SECONDS) })
+        { retryAfterSeconds: SESSION_LIMIT_RETRY_AFTER_SECONDS })
     }
     this.#ended.delete(id)
     const session = new ShareSession(id, now, this.options)
@@ -161,8 +162,8 @@ export class SessionRegistry {
   requireActive (id: string): ShareSession {
     const found = this.lookup(id)
     if (found.state === 'active') return found.session
-    if (found.state === 'ended') throw new AppError('SESSION_ENDED', 'Session has ended')
-    throw new AppError('SESSION_NOT_FOUND', 'Session not found')
+    if (found.state === 'ended') throw new DomainError('SESSION_ENDED', 'Session has ended')
+    throw new DomainError('SESSION_NOT_FOUND', 'Session not found')
   }
 
   stop (id: string, now: number): EndedSession {
@@ -191,7 +192,7 @@ export class SessionRegistry {
     const session = this.requireActive(id)
     session.listeners.touch(listenerKey, now)
     const metadata = session.metadata(now)
-    if (metadata === undefined) throw new AppError('METADATA_NOT_FOUND', 'Session not found or no metadata available')
+    if (metadata === undefined) throw new DomainError('METADATA_NOT_FOUND', 'Session not found or no metadata available')
     return metadata
   }
 
@@ -249,7 +250,7 @@ export class SessionRegistry {
   /** The REST answer to an audio poll: a JSON array of the chunks newer than `since` (in pieces), or undefined for none. */
   pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer[] | undefined {
     const { session, chunks } = this.#poll(id, since, listenerKey, now)
-    return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c)))
+    return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c, restChunkJson)))
   }
 
   #poll (id: string, since: number, listenerKey: string, now: number) {

@@ -1,4 +1,5 @@
-import { AudioRing, type AudioFormat, type BufferedChunk, type NewChunk } from './audio-ring.js'
+import type { AudioFormat } from './audio-format.js'
+import { AudioRing, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker } from './listener-tracker.js'
 import type { SharerBinding } from './sharer-binding.js'
 

@@ -1,5 +1,7 @@
 import t from 'tap'
-import { AudioRing, durationSeconds, sameFormat, type AudioFormat, type BufferedChunk, type NewChunk } from '../../src/session/audio-ring.js'
+import { durationSeconds, sameFormat, type AudioFormat } from '../../src/session/audio-format.js'
+import { AudioRing, type BufferedChunk, type NewChunk } from '../../src/session/audio-ring.js'
+import { restChunkJson } from '../../src/session/rest-wire.js'
 import { CLIENT_FRAMES, MONO_48K, STEREO_44K, ringChunk, sine, type RestChunk, type TapTest } from '../fixtures/audio.js'
 
 /** Every chunk the ring holds, oldest first (an unbounded join burst covers them all). */
@@ -43,7 +45,7 @@ function checkInvariants (t: TapTest, ring: AudioRing, sent: Map<number, RestChu
     const c = chunks[i]!
     const original = sent.get(c.sequenceNumber)!
     if (firstDifference(ring.samplesOf(c), original.samples) !== -1) readBackOk = false
-    if (!ring.jsonOf(c).equals(original.json)) readBackOk = false
+    if (!ring.jsonOf(c, restChunkJson).equals(original.json)) readBackOk = false
     if (i > 0) {
       const p = chunks[i - 1]!
       if (c.sequenceNumber <= p.sequenceNumber) contiguous = false
@@ -104,7 +106,7 @@ t.test('the first chunk sizes the store from the window and the format', async (
   t.equal(ring.bufferedSeconds, 0.5)
   const [b] = held(ring)
   t.match(b, { sequenceNumber: 0, timestamp: 1000, offset: 0, length: 44100 })
-  t.equal(ring.jsonOf(b!), c.json, 'the serialised JSON is kept as is, not re-encoded')
+  t.equal(ring.jsonOf(b!, restChunkJson), c.json, 'the serialised JSON is kept as is, not re-encoded')
   t.equal(firstDifference(ring.samplesOf(b!), c.samples), -1)
   t.equal(ring.bytesHeld, 441000 * 4 + c.json.byteLength)
 
@@ -312,7 +314,7 @@ t.test('chunksAfter', async (t) => {
   t.test('the returned chunks carry their sequence, timestamp and JSON', async (t) => {
     const [c] = ring.chunksAfter(16, 1, 2)
     t.match(c, { sequenceNumber: 17, timestamp: 1017, length: 44100, format: STEREO_44K })
-    const parsed = JSON.parse(ring.jsonOf(c!).toString('latin1')) as Record<string, unknown>
+    const parsed = JSON.parse(ring.jsonOf(c!, restChunkJson).toString('latin1')) as Record<string, unknown>
     t.same(Object.keys(parsed), ['data', 'sampleRate', 'channels', 'timestamp', 'sequenceNumber'])
     t.match(parsed, { sampleRate: 44100, channels: 2, timestamp: 1017, sequenceNumber: 17 })
     const decoded = Buffer.from(parsed.data as string, 'base64')
@@ -484,10 +486,10 @@ t.test('a chunk appended without JSON (raw samples, a restore) gets it built whe
   const { json, ...raw } = rest
   const stored = ring.append(raw).stored
   t.equal(ring.bytesHeld, ring.capacitySamples * 4, 'no JSON held yet')
-  const built = ring.jsonOf(stored)
+  const built = ring.jsonOf(stored, restChunkJson)
   t.ok(built.equals(json), 'built byte-identical to the REST form')
   t.equal(ring.bytesHeld, ring.capacitySamples * 4 + json.byteLength, 'and kept: the chunk is hot')
-  t.equal(ring.jsonOf(stored), built, 'the next poll gets the same buffer')
+  t.equal(ring.jsonOf(stored, restChunkJson), built, 'the next poll gets the same buffer')
 })
 
 t.test('JSON is kept only for the newest jsonSeconds; older chunks get theirs rebuilt byte-identical', async (t) => {
@@ -500,11 +502,11 @@ t.test('JSON is kept only for the newest jsonSeconds; older chunks get theirs re
   const hot = [10, 11, 12, 13].reduce((n, seq) => n + sent.get(seq)!.json.byteLength, 0)
   t.equal(ring.bytesHeld, 441000 * 4 + hot, 'only the four newest chunks hold JSON')
   const [oldest] = held(ring)
-  const rebuilt = ring.jsonOf(oldest!)
+  const rebuilt = ring.jsonOf(oldest!, restChunkJson)
   t.not(rebuilt, sent.get(4)!.json, 'a cold chunk\'s JSON is a new buffer')
   t.ok(rebuilt.equals(sent.get(4)!.json), 'but byte-identical to what was appended')
   t.equal(ring.bytesHeld, 441000 * 4 + hot, 'and it is not kept')
-  t.equal(ring.jsonOf(held(ring).at(-1)!), sent.get(13)!.json, 'a hot chunk\'s JSON is the appended buffer itself')
+  t.equal(ring.jsonOf(held(ring).at(-1)!, restChunkJson), sent.get(13)!.json, 'a hot chunk\'s JSON is the appended buffer itself')
   checkInvariants(t, ring, sent)
 
   // Keeping it for less than one chunk still keeps the newest.
@@ -529,6 +531,6 @@ t.test('an evicted chunk cannot be read: its samples were overwritten', async (t
   add(2)
   t.equal(ring.holds(first), false, 'evicted')
   t.throws(() => ring.samplesOf(first), /no longer buffered/)
-  t.throws(() => ring.jsonOf(first), /no longer buffered/)
+  t.throws(() => ring.jsonOf(first, restChunkJson), /no longer buffered/)
   t.equal(ring.holds({ ...first }), false, 'a copy of an index entry is not the buffered chunk')
 })

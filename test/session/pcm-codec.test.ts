@@ -1,18 +1,20 @@
 import t from 'tap'
-import { AppError } from '../../src/errors.js'
+import { DomainError } from '../../src/errors.js'
+import { HTTP_STATUS } from '../../plugins/error-handler.js'
 import { decodeFloat32Base64, encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
 import { CLIENT_FRAMES, MAX_AUDIO_BYTES, MONO_48K, STEREO_44K, arr, sine, type TapTest } from '../fixtures/audio.js'
 
 const MONO = { sampleRate: 44100, channels: 1 }
 
-/** Asserts that `fn` throws an AppError with this code and HTTP status. */
+/** Asserts that `fn` throws a DomainError with this code, which the error handler answers with this HTTP status. */
 function throwsCode (t: TapTest, fn: () => unknown, code: string, status: number, message?: string): void {
   try {
     fn()
     t.fail(`expected ${code}, nothing was thrown${message === undefined ? '' : ` (${message})`}`)
   } catch (err) {
-    t.ok(err instanceof AppError, 'an AppError')
-    t.match(err, { code, statusCode: status }, message ?? code)
+    t.ok(err instanceof DomainError, 'a DomainError')
+    t.match(err, { code }, message ?? code)
+    t.equal(HTTP_STATUS[(err as DomainError).code], status, `${code} answers HTTP ${status}`)
   }
 }
 

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { AppError } from '../../src/errors.js'
+import { DomainError } from '../../src/errors.js'
+import { HTTP_STATUS, errorHeaders } from '../../plugins/error-handler.js'
 import { SESSION_LIMIT_RETRY_AFTER_SECONDS, SessionRegistry, type RegistryOptions } from '../../src/session/session-registry.js'
 import { CLIENT_FRAMES, MAX_AUDIO_BYTES, MONO_48K, REGISTRY_OPTIONS, RecordingLog, metadata, upload, type TapTest } from '../fixtures/audio.js'
 
@@ -10,15 +11,16 @@ function registry (over: Partial<RegistryOptions> = {}): { reg: SessionRegistry,
   return { reg: new SessionRegistry({ ...REGISTRY_OPTIONS, ...over }, log), log }
 }
 
-function throwsCode (t: T, fn: () => unknown, code: string, status: number, message?: string): AppError | undefined {
+function throwsCode (t: T, fn: () => unknown, code: string, status: number, message?: string): DomainError | undefined {
   try {
     fn()
     t.fail(`expected ${code}, nothing was thrown${message === undefined ? '' : ` (${message})`}`)
     return undefined
   } catch (err) {
-    t.ok(err instanceof AppError, 'an AppError')
-    t.match(err, { code, statusCode: status }, message ?? code)
-    return err as AppError
+    t.ok(err instanceof DomainError, 'a DomainError')
+    t.match(err, { code }, message ?? code)
+    t.equal(HTTP_STATUS[(err as DomainError).code], status, `${code} answers HTTP ${status}`)
+    return err as DomainError
   }
 }
 
@@ -54,8 +56,9 @@ t.test('start', async (t) => {
     reg.start('100002', 0)
     reg.start('100003', 0)
     const err = throwsCode(t, () => reg.start('100004', 0), 'SESSION_LIMIT', 503)
-    t.same(err?.headers, { 'retry-after': String(SESSION_LIMIT_RETRY_AFTER_SECONDS) })
-    t.ok(Number(err?.headers['retry-after']) > 0)
+    t.equal(err?.retryAfterSeconds, SESSION_LIMIT_RETRY_AFTER_SECONDS)
+    t.ok(Number(err?.retryAfterSeconds) > 0)
+    t.same(errorHeaders(err!), { 'retry-after': String(SESSION_LIMIT_RETRY_AFTER_SECONDS) })
     t.equal(reg.activeCount, 3)
     t.equal(reg.lookup('100004').state, 'unknown', 'nothing was created')
     throwsCode(t, () => reg.start('100001', 0), 'SESSION_EXISTS', 409, 'an active id is still a 409 at the limit')
@@ -151,7 +154,7 @@ t.test('sweep: idle expiry is measured from the sharer\'s last activity only', a
     try {
       reg.currentMetadata('111111', 'receiver', now)
     } catch (err) {
-      if (!(err instanceof AppError) || err.code !== 'METADATA_NOT_FOUND') throw err // stale after 30 s: 404, as for the client
+      if (!(err instanceof DomainError) || err.code !== 'METADATA_NOT_FOUND') throw err // stale after 30 s: 404, as for the client
     }
     if (reg.lookup('222222').state === 'active') reg.pollAudio('222222', -1, 'receiver', now)
     if (now < MIN + timeout) {
