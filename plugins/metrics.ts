@@ -31,6 +31,22 @@ export const UNMATCHED_ROUTE = 'unmatched'
 const LATENCY_WINDOW_SECONDS = 60
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 
+/** The ranges of musicshare_sessions_by_listeners, each up to and including `max`. */
+const LISTENER_RANGES = [
+  { label: '0', max: 0 },
+  { label: '1', max: 1 },
+  { label: '2-5', max: 5 },
+  { label: '6-20', max: 20 },
+  { label: '21-100', max: 100 },
+  { label: '101+', max: Number.POSITIVE_INFINITY }
+] as const
+
+type ListenerRange = typeof LISTENER_RANGES[number]['label']
+
+function listenerRange (listeners: number): ListenerRange {
+  return LISTENER_RANGES.find((r) => listeners <= r.max)!.label
+}
+
 /** One route + method: its histogram children by status class, resolved once and reused. */
 interface RouteSeries {
   readonly byClass: Array<{ observe: (seconds: number) => void } | undefined>
@@ -64,8 +80,7 @@ const metrics: FastifyPluginAsync = async (app) => {
   const sessions = app.sessions
   const name = (n: string) => METRIC_PREFIX + n
 
-  // Gauges read from the registry at scrape time: nothing to keep in step on the hot path, and the
-  // per-session series of an ended session are gone at the next scrape.
+  // Gauges read from the registry at scrape time: nothing to keep in step on the hot path.
   // Which instance this is: behind a load balancer every instance is scraped on its own.
   new Gauge({ name: name('instance_info'), help: 'Always 1; the instance_id label names the instance (INSTANCE_ID).', labelNames: ['instance_id'], registers })
     .set({ instance_id: app.config.instanceId }, 1)
@@ -86,17 +101,57 @@ const metrics: FastifyPluginAsync = async (app) => {
       this.set(total)
     }
   })
+  // No session id in any label by default: the 6-digit code is half of what it takes to listen, and
+  // per-session series grow with the session cap. Aggregates describe the same load.
   new Gauge({
-    name: name('session_listeners'),
-    help: 'Receivers of one active session (series removed when the session ends).',
-    labelNames: ['session_id'] as const,
+    name: name('sessions'),
+    help: 'Sessions by state: active, or ended and still remembered (ended markers).',
+    labelNames: ['state'] as const,
+    registers,
+    collect () {
+      this.set({ state: 'active' }, sessions.activeCount)
+      this.set({ state: 'ended' }, sessions.endedCount)
+    }
+  })
+  new Gauge({
+    name: name('session_listeners_max'),
+    help: 'Listeners of the active session that has the most (0 without sessions).',
     registers,
     collect () {
       const now = Date.now()
-      this.reset()
-      for (const s of sessions.activeSessions()) this.set({ session_id: s.id }, s.listeners.count(now))
+      let most = 0
+      for (const s of sessions.activeSessions()) most = Math.max(most, s.listeners.count(now))
+      this.set(most)
     }
   })
+  new Gauge({
+    name: name('sessions_by_listeners'),
+    help: 'Active sessions by how many listeners each has (the listeners label is a range).',
+    labelNames: ['listeners'] as const,
+    registers,
+    collect () {
+      const now = Date.now()
+      const counts = new Map<ListenerRange, number>(LISTENER_RANGES.map((r) => [r.label, 0]))
+      for (const s of sessions.activeSessions()) {
+        const label = listenerRange(s.listeners.count(now))
+        counts.set(label, counts.get(label)! + 1)
+      }
+      for (const [listeners, n] of counts) this.set({ listeners }, n)
+    }
+  })
+  if (app.config.metrics.sessionLabels) {
+    new Gauge({
+      name: name('session_listeners'),
+      help: 'Receivers of one active session (METRICS_SESSION_LABELS=true; series removed when the session ends).',
+      labelNames: ['session_id'] as const,
+      registers,
+      collect () {
+        const now = Date.now()
+        this.reset()
+        for (const s of sessions.activeSessions()) this.set({ session_id: s.id }, s.listeners.count(now))
+      }
+    })
+  }
   new Gauge({
     name: name('audio_buffer_bytes'),
     help: 'Memory held by the audio ring buffers of all active sessions (samples plus serialised chunks).',

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { errorResponses } from '../src/schemas/common.js'
-import { CredentialError } from '../src/errors.js'
+import { CredentialError, DomainError } from '../src/errors.js'
+import { isPrivateAddress } from '../src/auth/private-address.js'
 import { BearerVerifier } from '../src/auth/bearer.js'
 
 /** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
@@ -16,7 +17,7 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
     config: { pressureHandler: () => undefined },
     schema: {
       summary: 'Prometheus metrics (text exposition format)',
-      description: 'Open unless METRICS_TOKEN is set; then it needs `Authorization: Bearer <METRICS_TOKEN>`.',
+      description: 'Without METRICS_TOKEN, open to loopback and private addresses only; with it, it needs `Authorization: Bearer <METRICS_TOKEN>` from any address.',
       ...(verifier === undefined ? {} : { security: [{ metricsToken: [] }] }),
       response: {
         200: {
@@ -27,7 +28,11 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
       }
     },
     onRequest: async (request) => {
-      if (verifier === undefined || verifier.check(request.headers.authorization) === 'ok') return
+      if (verifier === undefined) {
+        if (isPrivateAddress(request.ip)) return
+        throw new DomainError('FORBIDDEN', '/metrics answers loopback and private addresses only; set METRICS_TOKEN to scrape from elsewhere')
+      }
+      if (verifier.check(request.headers.authorization) === 'ok') return
       throw new CredentialError('Invalid or missing metrics token', 'bearer')
     }
   }, async (_request, reply) => {

@@ -45,7 +45,8 @@ export const EnvSchema = Type.Object({
   RATE_LIMIT_MAX_KEYS: Int(20_000, 100, 10_000_000, 'rate-limit keys (clients x sessions x endpoints) tracked at most; the least recently seen are forgotten'),
   RATE_LIMIT_STARTS_PER_MINUTE: Int(120, 1, 100_000, 'session starts per client address'),
   METRICS_ENABLED: Type.Boolean({ default: true, description: 'Prometheus metrics at /metrics and response-time figures in /health' }),
-  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs "Authorization: Bearer <token>"' })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'when set, /metrics needs "Authorization: Bearer <token>" from any address; unset, it answers loopback and private addresses only' })),
+  METRICS_SESSION_LABELS: Type.Boolean({ default: false, description: 'also export listeners per session with a session_id label (names every live session\'s code to whoever can scrape)' }),
   SHUTDOWN_TIMEOUT_SECONDS: Num(10, 0.1, 600, 'deadline for a graceful shutdown'),
   LISTEN_KEY_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret listen keys are derived from; random per process when unset' })),
   LONG_POLL_MAX_HELD: Int(1000, 0, 1_000_000, 'audio long-polls (waitMs) held at once; past it a long-poll is a 503'),
@@ -106,8 +107,10 @@ export interface AppConfig {
   }
   metrics: {
     enabled: boolean
-    /** Token /metrics requires (without its scheme); undefined leaves it open. */
+    /** Token /metrics requires (without its scheme); undefined leaves it open to loopback and private addresses. */
     token: string | undefined
+    /** Export listeners per session labelled with the session id (opt-in: it names live sessions). */
+    sessionLabels: boolean
   }
   shutdownTimeoutMs: number
   /** HMAC secret for listen keys; never logged. */
@@ -228,7 +231,8 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     },
     metrics: {
       enabled: e.METRICS_ENABLED,
-      token: metricsToken
+      token: metricsToken,
+      sessionLabels: e.METRICS_SESSION_LABELS
     },
     shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     listenKeySecret: e.LISTEN_KEY_SECRET ?? randomBytes(32).toString('base64url'),

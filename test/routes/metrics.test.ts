@@ -60,12 +60,52 @@ t.test('/metrics is Prometheus text with the default process metrics and every m
   t.equal(m.value('musicshare_sessions_ended_total', { reason: 'expired' }), 0)
   t.equal(m.value('musicshare_errors_total', { code: 'SESSION_NOT_FOUND' }), 0)
   t.match(m.text, /# TYPE musicshare_http_request_duration_seconds histogram/)
-  t.match(m.text, /# TYPE musicshare_session_listeners gauge/)
+  t.match(m.text, /# TYPE musicshare_session_listeners_max gauge/)
+  t.match(m.text, /# TYPE musicshare_sessions_by_listeners gauge/)
+  t.notMatch(m.text, /musicshare_session_listeners[{ ]/, 'no per-session series unless METRICS_SESSION_LABELS=true')
   t.match(m.text, /# TYPE musicshare_rate_limited_requests_total counter/)
 })
 
-t.test('sessions: a start increments the gauge, a stop ends it and removes its per-session series', async (t) => {
+t.test('sessions: a start increments the gauges, a stop ends it; listeners are aggregated, never per session id', async (t) => {
   const app = await build(t)
+  await startSession(app, '123456')
+  await startSession(app, '654321')
+  // Two receivers of 123456 (told apart by X-Client-Id), one of 654321.
+  for (const [id, client] of [['123456', 'a'], ['123456', 'b'], ['654321', 'c']] as const) {
+    const res = await app.inject({ method: 'GET', url: `/api/share/${id}/status`, headers: { ...CLIENT_HEADERS, 'x-client-id': `receiver-${client}-0001` } })
+    t.equal(res.statusCode, 200)
+  }
+  let m = await scrape(app)
+  t.equal(m.value('musicshare_active_sessions'), 2)
+  t.equal(m.value('musicshare_sessions', { state: 'active' }), 2)
+  t.equal(m.value('musicshare_sessions', { state: 'ended' }), 0)
+  t.equal(m.value('musicshare_sessions_started_total'), 2)
+  t.equal(m.value('musicshare_session_listeners_max'), 2)
+  t.equal(m.value('musicshare_sessions_by_listeners', { listeners: '2-5' }), 1)
+  t.equal(m.value('musicshare_sessions_by_listeners', { listeners: '1' }), 1)
+  t.equal(m.value('musicshare_sessions_by_listeners', { listeners: '0' }), 0)
+  t.equal(m.value('musicshare_listeners'), 3)
+  t.notMatch(m.text, /123456|654321/, 'no session id anywhere')
+
+  const stop = await app.inject({ method: 'POST', url: '/api/share/123456/stop', headers: CLIENT_HEADERS })
+  t.equal(stop.statusCode, 200)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_active_sessions'), 1)
+  t.equal(m.value('musicshare_sessions', { state: 'ended' }), 1, 'the stopped session is remembered as ended')
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'stopped' }), 1)
+  t.equal(m.value('musicshare_session_listeners_max'), 1)
+  t.equal(m.value('musicshare_sessions_by_listeners', { listeners: '2-5' }), 0)
+  t.equal(m.value('musicshare_listeners'), 1)
+
+  app.sessions.sweep(Date.now() + app.config.sessions.sessionTimeoutMs)
+  m = await scrape(app)
+  t.equal(m.value('musicshare_sessions_ended_total', { reason: 'expired' }), 1, 'an idle session expires with its own reason')
+  t.equal(m.value('musicshare_active_sessions'), 0)
+  t.equal(m.value('musicshare_session_listeners_max'), 0)
+})
+
+t.test('METRICS_SESSION_LABELS=true: listeners per session id, each series removed when its session ends', async (t) => {
+  const app = await build(t, { METRICS_SESSION_LABELS: 'true' })
   await startSession(app, '123456')
   await startSession(app, '654321')
   // Two receivers of 123456 (told apart by X-Client-Id), one of 654321.
@@ -241,4 +281,46 @@ t.test('a real server: scraping over HTTP after real traffic', async (t) => {
   t.equal(v('musicshare_audio_sent_bytes_total'), CHUNK_BYTES)
   t.equal(v('musicshare_http_request_duration_seconds_count',
     { route: '/songrequests/api/share/:sessionId/audio', method: 'POST', status_class: '2xx' }), 1)
+})
+
+t.test('a scrape with live sessions names no session id, key, title, artist or client address', async (t) => {
+  const app = await build(t, { TRUST_PROXY: 'true' })
+  const clientAddress = '203.0.113.77'
+  const secrets: string[] = [clientAddress]
+  for (const [sessionId, title, artist] of [['246801', 'Zyxwv Title', 'Qwertz Artist'], ['975310', 'Plover Song', 'Xanadu Band']] as const) {
+    const start = await app.inject({ method: 'POST', url: '/api/share/start', headers: { ...JSON_HEADERS, 'x-forwarded-for': clientAddress }, payload: { sessionId } })
+    t.equal(start.statusCode, 200)
+    const { listenKey, sharerKey } = start.json() as { listenKey: string, sharerKey: string }
+    secrets.push(sessionId, listenKey, sharerKey, title, artist)
+    const sharer = { ...JSON_HEADERS, 'x-forwarded-for': clientAddress, 'x-sharer-key': sharerKey }
+    t.equal((await app.inject({ method: 'POST', url: `/api/share/${sessionId}/metadata`, headers: sharer, payload: clientMetadata({ title, artist }) })).statusCode, 200)
+    t.equal((await app.inject({ method: 'POST', url: `/api/share/${sessionId}/audio`, headers: sharer, payload: clientChunk(0) })).statusCode, 200)
+    // Receivers by bearer token and by listen key, and a few failures whose URLs carry the id and key.
+    t.equal((await app.inject({ method: 'GET', url: `/api/share/${sessionId}/metadata`, headers: { ...CLIENT_HEADERS, 'x-forwarded-for': clientAddress } })).statusCode, 200)
+    t.equal((await app.inject({ method: 'GET', url: `/api/share/${sessionId}/audio?since=-1&key=${listenKey}`, headers: { 'x-forwarded-for': clientAddress } })).statusCode, 200)
+    t.equal((await app.inject({ method: 'GET', url: `/api/share/${sessionId}/nothing-here?key=${listenKey}` })).statusCode, 404)
+    t.equal((await app.inject({ method: 'POST', url: `/api/share/${sessionId}/stop?key=${listenKey}` })).statusCode, 401, 'a listen key does not stop a share')
+  }
+  const m = await scrape(app)
+  t.equal(m.value('musicshare_active_sessions'), 2, 'the sessions are live while scraped')
+  t.equal(m.value('musicshare_listeners'), 4, 'two receivers of each')
+  for (const secret of secrets) t.notOk(m.text.includes(secret), `the scrape does not contain ${secret.length > 12 ? 'a key' : secret}`)
+})
+
+t.test('without METRICS_TOKEN only loopback and private addresses may scrape; with it, any address holding it', async (t) => {
+  const open = await build(t)
+  for (const remoteAddress of ['127.0.0.1', '::1', '10.1.2.3', '172.20.0.5', '192.168.1.20', '::ffff:192.168.1.20', 'fd12:3456::1']) {
+    t.equal((await open.inject({ method: 'GET', url: '/metrics', remoteAddress })).statusCode, 200, `${remoteAddress} may scrape`)
+  }
+  for (const remoteAddress of ['203.0.113.7', '8.8.8.8', '2001:db8::1', '::ffff:203.0.113.7']) {
+    const res = await open.inject({ method: 'GET', url: '/metrics', remoteAddress })
+    t.equal(res.statusCode, 403, `${remoteAddress} may not`)
+    t.match(res.json(), { success: false, code: 'FORBIDDEN', error: /METRICS_TOKEN/, timestamp: Number })
+  }
+
+  const locked = await build(t, { METRICS_TOKEN: 'scrape-secret' })
+  const remoteAddress = '203.0.113.7'
+  t.equal((await locked.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: { authorization: 'Bearer scrape-secret' } })).statusCode, 200,
+    'the token opens it from a public address')
+  t.equal((await locked.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 401, 'and is needed from loopback too')
 })
