@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { App } from '../../app.js'
 import { build, CLIENT_HEADERS, clientChunk, clientMetadata, JSON_HEADERS, startSession, TOKEN } from '../helper.js'
 
@@ -31,6 +31,16 @@ async function scrape (app: App, headers: Record<string, string> = {}) {
 }
 
 const CHUNK_BYTES = 44100 * 4
+
+/** Sessions 123456 and 654321, with two receivers of the first (told apart by X-Client-Id) and one of the second. */
+async function twoSessionsWithListeners (t: Test, app: App) {
+  await startSession(app, '123456')
+  await startSession(app, '654321')
+  for (const [id, client] of [['123456', 'a'], ['123456', 'b'], ['654321', 'c']] as const) {
+    const res = await app.inject({ method: 'GET', url: `/api/share/${id}/status`, headers: { ...CLIENT_HEADERS, 'x-client-id': `receiver-${client}-0001` } })
+    t.equal(res.statusCode, 200)
+  }
+}
 
 t.test('the process metrics are collected once per process, shared by every app in it', async (t) => {
   const a = await build(t)
@@ -68,13 +78,7 @@ t.test('/metrics is Prometheus text with the default process metrics and every m
 
 t.test('sessions: a start increments the gauges, a stop ends it; listeners are aggregated, never per session id', async (t) => {
   const app = await build(t)
-  await startSession(app, '123456')
-  await startSession(app, '654321')
-  // Two receivers of 123456 (told apart by X-Client-Id), one of 654321.
-  for (const [id, client] of [['123456', 'a'], ['123456', 'b'], ['654321', 'c']] as const) {
-    const res = await app.inject({ method: 'GET', url: `/api/share/${id}/status`, headers: { ...CLIENT_HEADERS, 'x-client-id': `receiver-${client}-0001` } })
-    t.equal(res.statusCode, 200)
-  }
+  await twoSessionsWithListeners(t, app)
   let m = await scrape(app)
   t.equal(m.value('musicshare_active_sessions'), 2)
   t.equal(m.value('musicshare_sessions', { state: 'active' }), 2)
@@ -106,13 +110,7 @@ t.test('sessions: a start increments the gauges, a stop ends it; listeners are a
 
 t.test('METRICS_SESSION_LABELS=true: listeners per session id, each series removed when its session ends', async (t) => {
   const app = await build(t, { METRICS_SESSION_LABELS: 'true' })
-  await startSession(app, '123456')
-  await startSession(app, '654321')
-  // Two receivers of 123456 (told apart by X-Client-Id), one of 654321.
-  for (const [id, client] of [['123456', 'a'], ['123456', 'b'], ['654321', 'c']] as const) {
-    const res = await app.inject({ method: 'GET', url: `/api/share/${id}/status`, headers: { ...CLIENT_HEADERS, 'x-client-id': `receiver-${client}-0001` } })
-    t.equal(res.statusCode, 200)
-  }
+  await twoSessionsWithListeners(t, app)
   let m = await scrape(app)
   t.equal(m.value('musicshare_active_sessions'), 2)
   t.equal(m.value('musicshare_sessions_started_total'), 2)
