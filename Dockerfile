@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # Build stage: compile TypeScript with the dev toolchain.
 FROM node:24-alpine AS build
+# Native addons (libopus through @discordjs/opus) build from their bundled sources here.
+RUN apk add --no-cache python3 make g++
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,14 +14,15 @@ COPY routes ./routes
 COPY bench ./bench
 COPY web ./web
 COPY scripts ./scripts
-RUN npm run build
+RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and the compiled output only, as a non-root user.
 FROM node:24-alpine
 ENV NODE_ENV=production PORT=5000 HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The production dependencies as built above (native addons included): no compiler in this image.
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 5000

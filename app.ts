@@ -18,6 +18,7 @@ import sharerGuard from './plugins/sharer-guard.js'
 import metrics from './plugins/metrics.js'
 import openapi from './plugins/openapi.js'
 import push from './plugins/push.js'
+import opus from './plugins/opus.js'
 import healthChecks from './plugins/health-checks.js'
 import redisSnapshot from './plugins/redis-snapshot.js'
 import health from './routes/health.js'
@@ -89,6 +90,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   if (config.redisUrl !== undefined) await app.register(redisSnapshot)
   await app.register(metrics)
   await app.register(push)
+  await app.register(opus)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
 

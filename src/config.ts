@@ -53,6 +53,8 @@ export const EnvSchema = Type.Object({
   PUSH_MAX_CONNECTIONS: Int(2000, 1, 1_000_000, 'WebSocket, SSE and stream.wav connections at once; past it a 503'),
   PUSH_SEND_BUFFER_KB: Int(1024, 16, 1_048_576, 'bytes a push listener may have queued before frames are dropped for it'),
   PUSH_MAX_DROPPED_FRAMES: Int(40, 1, 1_000_000, 'audio frames dropped in a row before a slow push listener is disconnected'),
+  OPUS_BITRATE_KBPS: Int(128, 6, 510, 'Opus bitrate of each session\'s encoder (48 kHz stereo)'),
+  OPUS_COMPLEXITY: Int(7, 0, 10, 'libopus complexity: 7 keeps its signal analysis at ~1 % of a core per encoded session; 10 costs ~30 % more'),
   PUSH_EVENT_HISTORY: Int(64, 1, 10_000, 'metadata/status events kept per session for SSE Last-Event-ID resume'),
   WS_PING_SECONDS: Num(30, 0.05, 3600, 'WebSocket ping interval; a socket that missed the previous pong is dropped'),
   SSE_HEARTBEAT_SECONDS: Num(15, 0.05, 3600, 'SSE comment heartbeat interval'),
@@ -115,6 +117,10 @@ export interface AppConfig {
   shutdownTimeoutMs: number
   /** HMAC secret for listen keys; never logged. */
   listenKeySecret: string
+  opus: {
+    bitrateKbps: number
+    complexity: number
+  }
   push: {
     maxHeldPolls: number
     maxConnections: number
@@ -236,6 +242,10 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     },
     shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     listenKeySecret: e.LISTEN_KEY_SECRET ?? randomBytes(32).toString('base64url'),
+    opus: {
+      bitrateKbps: e.OPUS_BITRATE_KBPS,
+      complexity: e.OPUS_COMPLEXITY
+    },
     push: {
       maxHeldPolls: e.LONG_POLL_MAX_HELD,
       maxConnections: e.PUSH_MAX_CONNECTIONS,

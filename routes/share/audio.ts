@@ -10,6 +10,8 @@ import { sendNoContent, sendSerialisedJson } from '../reply.js'
 import { DomainError } from '../../src/errors.js'
 import { useJsonBodies } from '../../plugins/json-body.js'
 import { parseAudioBodyFast } from '../../src/session/audio-body.js'
+import { pollOpusJson } from '../../src/opus/opus-rest.js'
+import { opusWaitKey } from '../../plugins/opus.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   // In this plugin's context only: the audio body's `data` is read straight from the bytes when it can be.
@@ -32,19 +34,22 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/audio', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'Chunks newer than `since`, oldest first, at most 10; with waitMs a long-poll (receiver)',
+      summary: 'Chunks newer than `since`, oldest first, at most 10, as PCM or (codec=opus) Opus; with waitMs a long-poll (receiver)',
       params: SessionParams,
       querystring: AudioQuery,
       response: { 200: AudioChunks, 204: Type.Null({ description: 'nothing newer than since' }), ...errorResponses }
     }
   }, async (request, reply) => {
     const { sessionId } = request.params
-    const { since, waitMs } = request.query
+    const { since, waitMs, codec } = request.query
     const listener = receiverKey(request)
-    let body = app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
+    const poll = codec === 'opus'
+      ? () => pollOpusJson(app.sessions, app.opus, sessionId, since, listener, Date.now())
+      : () => app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
+    let body = poll()
     if (body === undefined && waitMs !== undefined && waitMs > 0) {
       // Long-poll: held until a chunk arrives, the session ends, waitMs passes, the client leaves or the server closes.
-      const held = app.push.waiters.hold(sessionId, waitMs)
+      const held = app.push.waiters.hold(codec === 'opus' ? opusWaitKey(sessionId) : sessionId, waitMs)
       if (held === undefined) {
         throw new DomainError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', { retryAfterSeconds: 1 })
       }
@@ -54,7 +59,7 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       reply.raw.off('close', hungUp)
       // Moved to another instance (cluster): an empty answer, and the next poll reaches the new owner.
       if (reason === 'moved') return sendNoContent(reply)
-      body = app.sessions.pollAudioJson(sessionId, since, listener, Date.now())
+      body = poll()
     }
     // Each chunk's JSON was built once when it arrived; a poll only concatenates bytes.
     return body === undefined ? sendNoContent(reply) : sendSerialisedJson(reply, body)

@@ -10,6 +10,7 @@ import { toDomainError } from '../../plugins/error-handler.js'
 import { receiveSharerFrame } from '../../src/push/sharer-ingest.js'
 import { SendGate, type PushListener } from '../../src/push/push-hub.js'
 import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
+import { OggStream, WsOpusReceiver } from '../../src/push/opus-listeners.js'
 import type { ShareSession } from '../../src/session/session.js'
 
 /** Last-Event-ID as a number, or undefined for anything else (then the stream starts from a snapshot). */
@@ -75,10 +76,11 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
   /** Takes the response over from Fastify for a stream that is detached from the hub when it closes. */
-  const hijack = <L extends PushListener>(reply: FastifyReply, make: (headers: ReturnType<typeof headersOf>) => L): L => {
+  const hijack = <L extends PushListener>(reply: FastifyReply, make: (headers: ReturnType<typeof headersOf>) => L,
+    release: (listener: L) => void = (listener) => hub.detach(listener, Date.now())): L => {
     reply.hijack()
     const listener = make(headersOf(reply))
-    reply.raw.on('close', () => hub.detach(listener, Date.now()))
+    reply.raw.on('close', () => release(listener))
     return listener
   }
 
@@ -99,6 +101,9 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       if (request.query.role === 'sharer' && request.credential !== 'bearer') {
         throw new CredentialError('A sharer needs the bearer token: a listen key only receives', 'bearer')
       }
+      if (request.query.role === 'sharer' && request.query.codec !== 'pcm') {
+        throw new DomainError('VALIDATION_ERROR', 'codec is for receivers: a sharer sends float32 PCM frames')
+      }
       if (request.query.role === 'sharer') app.verifySharer(request)
       acceptPush(request.params.sessionId)
     },
@@ -107,12 +112,17 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     },
     wsHandler: (socket, request) => {
       const { sessionId } = request.params
-      const { role, since } = request.query
+      const { role, since, codec } = request.query
       const found = app.sessions.lookup(sessionId)
       // It may have ended while the socket was being upgraded.
       if (found.state !== 'active') return closeSocket(socket, CloseCode.SESSION_INACTIVE, 'session not active')
       try {
         if (role === 'sharer') return serveSharer(socket, found.session)
+        if (codec === 'opus') {
+          const receiver = new WsOpusReceiver(socket, sessionId, nextTrackerKey(), hub, gateFor(sessionId, 'ws-opus'), app.opus)
+          socket.on('close', () => receiver.release(Date.now()))
+          return receiver.start(found.session, since, Date.now())
+        }
         const receiver = new WsReceiver(socket, sessionId, nextTrackerKey(), hub, gateFor(sessionId, 'ws'))
         socket.on('close', () => hub.detach(receiver, Date.now()))
         receiver.start(found.session, since, Date.now())
@@ -135,6 +145,17 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     hijack(reply, (headers) => new WavStream(reply.raw, session.id, nextTrackerKey(), hub, gateFor(session.id, 'wav'), headers))
       .start(session, Date.now())
   })
+
+  const oggStream = endless('The session\'s audio as an endless Ogg/Opus stream, for any player (receiver)', 'audio/ogg',
+    'an endless Ogg/Opus stream (48 kHz, one logical stream across song and format changes), starting with the join burst')
+  for (const name of ['stream.ogg', 'stream.opus']) {
+    app.get(`/:sessionId/${name}`, oggStream, async (request, reply) => {
+      const session = acceptPush(request.params.sessionId)
+      hijack(reply, (headers) => new OggStream(reply.raw, session.id, nextTrackerKey(), hub, gateFor(session.id, 'ogg'), app.opus, headers),
+        (listener) => listener.release(Date.now()))
+        .start(session, Date.now())
+    })
+  }
 
   app.get('/:sessionId/art/:hash', {
     config: receiving,

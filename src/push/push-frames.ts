@@ -1,5 +1,7 @@
 import type { AudioFormat } from '../session/audio-format.js'
 import type { AudioRing, BufferedChunk } from '../session/audio-ring.js'
+import { encodePacketFrame } from '../codec/packet-framing.js'
+import { OPUS_RATE, type OpusChunk } from '../opus/opus-chunk.js'
 
 /**
  * Binary audio frame of the WebSocket protocol (both directions), little-endian:
@@ -8,12 +10,17 @@ import type { AudioRing, BufferedChunk } from '../session/audio-ring.js'
  *   offset 4   float64  timestamp (Unix ms)
  *   offset 12  uint32   sampleRate
  *   offset 16  uint8    channels
- *   offset 17  3 bytes  reserved, zero
- *   offset 20  float32[] interleaved PCM (frames x channels)
+ *   offset 17  uint8    codec: 0 PCM, 1 Opus
+ *   offset 18  2 bytes  reserved, zero
+ *   offset 20  PCM:  float32[] interleaved PCM (frames x channels)
+ *              Opus: float64 granule position of the first packet (48 kHz samples since the stream
+ *                    began, pre-skip included), then the packets: uint16 N, N x uint16 length, the bytes
  *
  * The PCM starts 4-byte aligned so a receiver can view it as a Float32Array without copying.
+ * An Opus frame carries 48000 and the stream's channels (1 or 2) whatever the sharer sends.
  */
 export const AUDIO_FRAME_HEADER_BYTES = 20
+export const Codec = { PCM: 0, OPUS: 1 } as const
 
 export interface AudioFrame {
   readonly sequenceNumber: number
@@ -26,13 +33,29 @@ export interface AudioFrame {
 /** Frames are built once per chunk and shared by every listener (the WeakMap lets evicted chunks go). */
 const frames = new WeakMap<BufferedChunk, Buffer>()
 const pcm16 = new WeakMap<BufferedChunk, Buffer>()
+const opusFrames = new WeakMap<OpusChunk, Buffer>()
 
-function writeHeader (out: Buffer, sequenceNumber: number, timestamp: number, format: AudioFormat): void {
+function writeHeader (out: Buffer, sequenceNumber: number, timestamp: number, format: AudioFormat, codec: number = Codec.PCM): void {
   out.writeUInt32LE(sequenceNumber, 0)
   out.writeDoubleLE(timestamp, 4)
   out.writeUInt32LE(format.sampleRate, 12)
   out.writeUInt8(format.channels, 16)
-  out.fill(0, 17, AUDIO_FRAME_HEADER_BYTES)
+  out.writeUInt8(codec, 17)
+  out.fill(0, 18, AUDIO_FRAME_HEADER_BYTES)
+}
+
+/** Header, granule and packets of one Opus chunk (built once, shared by every listener). */
+export function opusFrameOf (chunk: OpusChunk): Buffer {
+  let frame = opusFrames.get(chunk)
+  if (frame === undefined) {
+    const packets = encodePacketFrame(chunk.packets)
+    frame = Buffer.allocUnsafe(AUDIO_FRAME_HEADER_BYTES + 8 + packets.length)
+    writeHeader(frame, chunk.sequenceNumber, chunk.timestamp, { sampleRate: OPUS_RATE, channels: chunk.channels }, Codec.OPUS)
+    frame.writeDoubleLE(chunk.startGranule, AUDIO_FRAME_HEADER_BYTES)
+    packets.copy(frame, AUDIO_FRAME_HEADER_BYTES + 8)
+    opusFrames.set(chunk, frame)
+  }
+  return frame
 }
 
 /** Header + float32 PCM of one buffered chunk (call while the chunk is still in the ring). */

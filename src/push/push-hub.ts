@@ -93,6 +93,15 @@ export class PushHub {
 
   get connections (): number { return this.#connections }
 
+  /** Listeners that take the sessions' PCM audio (WebSocket receivers, stream.wav), all sessions together. */
+  pcmListenerCount (): number {
+    let n = 0
+    for (const channel of this.#channels.values()) {
+      for (const listener of channel.listeners) if (listener.audio !== undefined) n++
+    }
+    return n
+  }
+
   /** Listeners of one session (for tests and stats). */
   listenerCount (sessionId: string): number { return this.#channels.get(sessionId)?.listeners.size ?? 0 }
 

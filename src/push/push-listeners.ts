@@ -18,6 +18,8 @@ export const CloseCode = {
   TRY_AGAIN_LATER: 1013,
   /** The session was not active when the socket opened. */
   SESSION_INACTIVE: 4404,
+  /** The session's Opus encoder failed: its Opus ended (PCM goes on; reconnect with codec=pcm, or retry). */
+  ENCODER_FAILED: 1011,
   /** The listener could not keep up: its send queue stayed full. */
   TOO_SLOW: 4408
 } as const
@@ -33,7 +35,7 @@ export function closeSocket (socket: WebSocket, code: number, reason: string): v
 }
 
 /** The close code and reason a WebSocket gets for each way the server lets it go. */
-const CLOSE_FRAMES: Record<CloseReason, [code: number, reason: string]> = {
+export const CLOSE_FRAMES: Record<CloseReason, [code: number, reason: string]> = {
   ended: [CloseCode.SESSION_ENDED, 'session ended'],
   shutdown: [CloseCode.SHUTDOWN, 'server shutting down'],
   moved: [CloseCode.SESSION_MOVED, 'session moved to another instance']
@@ -42,7 +44,7 @@ const CLOSE_FRAMES: Record<CloseReason, [code: number, reason: string]> = {
 const ALL = Number.MAX_SAFE_INTEGER
 
 /** Writes events as they come; tells its subclass when no status event arrived with the attach. */
-abstract class EventListener implements PushListener {
+export abstract class EventListener implements PushListener {
   #sawStatus = false
 
   constructor (readonly sessionId: string, readonly trackerKey: string | undefined, readonly hub: PushHub) {}
@@ -114,7 +116,7 @@ export class WsSharer implements PushListener {
 }
 
 /** Headers of the endless responses (SSE, stream.wav): never cached, never reused for another request. */
-const STREAM_HEADERS = { 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' }
+export const STREAM_HEADERS = { 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' }
 
 /** An SSE stream: metadata, status and ended events with ids, a comment heartbeat, no audio. */
 export class SseStream extends EventListener {

@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox'
 import { SessionId } from './common.js'
-import { AudioBody, ListenKey } from './share.js'
+import { AudioBody, AudioCodec, ListenKey } from './share.js'
 
 export const WsQuery = Type.Object({
   role: Type.Union([Type.Literal('receiver'), Type.Literal('sharer')], { default: 'receiver', description: 'sharer needs the bearer token' }),
   since: Type.Integer({ minimum: -1, maximum: 2147483647, default: -1, description: 'receiver: highest sequence number already held; -1 starts near live' }),
+  codec: AudioCodec,
   key: Type.Optional(ListenKey)
 })
 

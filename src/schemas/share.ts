@@ -63,6 +63,11 @@ export const AudioChunk = Type.Object({
   timestamp: UnixMs,
   sequenceNumber: Type.Integer({ minimum: 0, ...Int32 })
 })
+/** A chunk as a poll answers it: with codec=opus, `data` is base64 of the chunk's Opus packets. */
+export const AudioChunkAnswer = Type.Composite([AudioChunk, Type.Object({
+  codec: Type.Optional(Type.Literal('opus', { description: 'codec=opus only; data is base64 of: uint16 N, N x uint16 length, the packets (little-endian)' })),
+  granule: Type.Optional(Type.Integer({ minimum: 0, description: 'codec=opus only: 48 kHz samples since the stream began (pre-skip included) at the first packet' }))
+})])
 export const AudioBody = Type.Composite([
   Type.Omit(AudioChunk, ['timestamp']),
   Type.Object({ timestamp: Type.Optional(UnixMs) })
@@ -74,13 +79,20 @@ export const AudioAck = Type.Object({
   buffered: Type.Boolean({ description: 'false when the chunk was a duplicate and was not stored again' })
 })
 
+/** How a receiver takes the audio: the sharer's float32 PCM as it came, or the session's Opus. */
+export const AudioCodec = Type.Union([Type.Literal('pcm'), Type.Literal('opus')], {
+  default: 'pcm',
+  description: 'pcm: the float32 the sharer sent (lossless, ~470 KB/s as JSON); opus: 48 kHz Opus packets (~16 KB/s at 128 kbit/s)'
+})
+
 export const AudioQuery = Type.Object({
   since: Type.Integer({ minimum: -1, ...Int32, default: -1, description: 'highest sequence number already received; -1 to join' }),
+  codec: AudioCodec,
   waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_WAIT_MS, description: 'long-poll: when nothing is newer than since, wait up to this long for it (then 204)' })),
   key: Type.Optional(ListenKey)
 })
 
-export const AudioChunks = Type.Array(AudioChunk, { maxItems: 10 })
+export const AudioChunks = Type.Array(AudioChunkAnswer, { maxItems: 10 })
 
 export const StopResponse = Type.Object({
   success: Type.Literal(true),

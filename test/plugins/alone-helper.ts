@@ -6,6 +6,8 @@ import sessionRegistry from '../../plugins/session-registry.js'
 import healthChecks from '../../plugins/health-checks.js'
 import rateLimit from '../../plugins/rate-limit.js'
 import errorHandler from '../../plugins/error-handler.js'
+import metrics from '../../plugins/metrics.js'
+import push from '../../plugins/push.js'
 
 /**
  * Each plugin on a bare Fastify(), with only the plugins its fastify-plugin `dependencies` name (and
@@ -38,7 +40,9 @@ const PROVIDERS: Readonly<Record<string, Plugin>> = {
   'health-checks': healthChecks,
   // plugins/rate-limit.ts registers @fastify/rate-limit (with the app's options).
   '@fastify/rate-limit': rateLimit,
-  'error-handler': errorHandler
+  'error-handler': errorHandler,
+  metrics,
+  push
 }
 
 /** Every plugin gets `{ config }`: config reads it, the others ignore their options. */

@@ -1,0 +1,115 @@
+import t from 'tap'
+import { SessionRegistry } from '../../src/session/session-registry.js'
+import { OpusHub, type OpusListener } from '../../src/opus/opus-hub.js'
+import type { EncoderClient, EncoderPool } from '../../src/opus/encoder-pool.js'
+import type { OpusChunk } from '../../src/opus/opus-chunk.js'
+import { REGISTRY_OPTIONS, RecordingLog, upload } from '../fixtures/audio.js'
+
+/** Stands in for the encoder thread: records what it is asked and answers when the test says so. */
+class FakePool {
+  readonly clients = new Map<number, EncoderClient>()
+  readonly fed: Array<{ epoch: number, sequenceNumber: number }> = []
+  readonly stopped: number[] = []
+  #next = 1
+  start (_settings: unknown, client: EncoderClient): number {
+    const epoch = this.#next++
+    this.clients.set(epoch, client)
+    client.opened(312, 2)
+    return epoch
+  }
+
+  feed (epoch: number, chunk: { sequenceNumber: number }): void { this.fed.push({ epoch, sequenceNumber: chunk.sequenceNumber }) }
+  stop (epoch: number): void { this.stopped.push(epoch); this.clients.delete(epoch) }
+  /** Answers the chunks fed so far with one 20 ms packet each. */
+  encodeFed (): void {
+    for (const { epoch, sequenceNumber } of this.fed.splice(0)) {
+      this.clients.get(epoch)?.encoded({ sequenceNumber, timestamp: sequenceNumber, startGranule: sequenceNumber * 960, packets: [new Uint8Array([sequenceNumber])] }, 0.001)
+    }
+  }
+}
+
+class Listener implements OpusListener {
+  readonly got: number[] = []
+  failure: string | undefined
+  constructor (readonly sessionId: string) {}
+  opus (chunk: OpusChunk): void { this.got.push(chunk.sequenceNumber) }
+  opusFailed (reason: string): void { this.failure = reason }
+}
+
+function setup () {
+  const registry = new SessionRegistry({ ...REGISTRY_OPTIONS }, new RecordingLog())
+  const pool = new FakePool()
+  const hub = new OpusHub(registry, pool as unknown as EncoderPool, { settings: { bitrateKbps: 128, complexity: 7 }, pollLeaseMs: 15_000 }, new RecordingLog())
+  return { registry, pool, hub }
+}
+
+t.test('an encoder runs only while something consumes the session\'s Opus; it starts from the join burst', async (t) => {
+  const { registry, pool, hub } = setup()
+  const session = registry.start('123456', 0)
+  for (let i = 0; i < 3; i++) registry.receiveAudio('123456', upload(i), 1 << 20, 1000 + i)
+  t.equal(pool.fed.length, 0, 'no listener: nothing is encoded')
+  t.equal(hub.encoders, 0)
+
+  const a = new Listener('123456')
+  hub.attach(session, a)
+  t.equal(hub.encoders, 1)
+  t.same(pool.fed.map((f) => f.sequenceNumber), [0, 1, 2], 'the buffered join burst goes to the new encoder')
+  pool.encodeFed()
+  t.same(a.got, [0, 1, 2])
+
+  registry.receiveAudio('123456', upload(3), 1 << 20, 2000)
+  pool.encodeFed()
+  t.same(a.got, [0, 1, 2, 3], 'new chunks follow')
+
+  const b = new Listener('123456')
+  hub.attach(session, b)
+  t.ok(b.got.length > 0 && b.got.at(-1) === 3, 'a second listener gets the join burst from what is already encoded')
+  t.equal(pool.fed.length, 0, 'and costs no encode')
+
+  hub.detach(a, 3000)
+  t.equal(hub.encoders, 1, 'one listener left')
+  hub.detach(b, 3000)
+  t.equal(hub.encoders, 0, 'the last one gone: the encoder stops')
+  t.same(pool.stopped, [1])
+  registry.receiveAudio('123456', upload(4), 1 << 20, 3000)
+  t.equal(pool.fed.length, 0, 'and nothing more is sent to it')
+})
+
+t.test('a poll keeps the encoder on for its lease; the session ending stops it', async (t) => {
+  const { registry, pool, hub } = setup()
+  const session = registry.start('123456', 0)
+  registry.receiveAudio('123456', upload(0), 1 << 20, 1000)
+  t.same(hub.poll(session, -1, 1000), [], 'the first poll starts the encoder: nothing encoded yet')
+  pool.encodeFed()
+  t.same(hub.poll(session, -1, 1100).map((c) => c.sequenceNumber), [0])
+  hub.sweep(1100 + 14_000)
+  t.equal(hub.encoders, 1, 'within the lease')
+  hub.sweep(1100 + 15_001)
+  t.equal(hub.encoders, 0, 'the lease ran out')
+
+  const listener = new Listener('123456')
+  hub.attach(session, listener)
+  registry.stop('123456', 2000)
+  t.equal(hub.encoders, 0, 'an ended session has no encoder')
+})
+
+t.test('an encoder failure ends that session\'s Opus only: its listeners are told, the other session and PCM go on', async (t) => {
+  const { registry, pool, hub } = setup()
+  const one = registry.start('111111', 0)
+  const two = registry.start('222222', 0)
+  const a = new Listener('111111')
+  const b = new Listener('222222')
+  hub.attach(one, a)
+  hub.attach(two, b)
+  pool.clients.get(1)!.failed('libopus said no')
+  t.equal(a.failure, 'libopus said no')
+  t.equal(b.failure, undefined)
+  t.equal(hub.encoders, 1)
+  t.equal(hub.stats.encoderFailures, 1)
+  registry.receiveAudio('111111', upload(0), 1 << 20, 1000)
+  registry.receiveAudio('222222', upload(0), 1 << 20, 1000)
+  pool.encodeFed()
+  t.same(b.got, [0], 'the other session is still encoded')
+  t.same(a.got, [], 'the failed one is not')
+  t.ok(registry.pollAudioJson('111111', -1, 'pcm-poller', 1100), 'PCM of the failed session is still served')
+})
