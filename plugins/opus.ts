@@ -26,7 +26,7 @@ export const opusWaitKey = (sessionId: string) => `${sessionId}/opus`
 const opus: FastifyPluginAsync = async (app) => {
   const log = app.log.child({ plugin: 'opus' })
   const pool = new EncoderPool(log)
-  const hub = new OpusHub(app.sessions, pool, { settings: app.config.opus, pollLeaseMs: POLL_LEASE_MS }, log)
+  const hub = new OpusHub(app.sessions, pool, { ...app.config.opus, pollLeaseMs: POLL_LEASE_MS }, log)
   app.decorate('opus', hub)
 
   const { waiters } = app.push
@@ -45,6 +45,24 @@ const opus: FastifyPluginAsync = async (app) => {
     total('musicshare_opus_encoder_failures_total', 'Opus encoders that failed (their session\'s Opus listeners were let go; PCM went on).', () => hub.stats.encoderFailures)
     total('musicshare_opus_encode_seconds_total', 'Time spent encoding Opus on the encoder thread (CPU-bound, so about its CPU time).', () => hub.stats.encodeSeconds)
     total('musicshare_opus_sent_bytes_total', 'Opus bytes written to listeners and pollers (frames, Ogg pages, JSON).', () => hub.stats.bytesSent)
+    new Counter({
+      name: 'musicshare_opus_tier_changes_total',
+      help: 'Opus listeners moved to another bitrate tier by adaptive bitrate, by direction.',
+      labelNames: ['direction'] as const,
+      registers,
+      collect () {
+        this.reset()
+        this.inc({ direction: 'down' }, hub.stats.tierDowns)
+        this.inc({ direction: 'up' }, hub.stats.tierUps)
+      }
+    })
+    new Gauge({
+      name: 'musicshare_opus_listeners',
+      help: 'Opus listeners (WebSocket, Ogg) by the bitrate tier they take (kbit/s).',
+      labelNames: ['bitrate'] as const,
+      registers,
+      collect () { for (const [kbps, n] of hub.listenersByTier()) this.set({ bitrate: String(kbps) }, n) }
+    })
     new Gauge({
       name: 'musicshare_push_listeners',
       help: 'Listeners taking audio, by codec: pcm (WebSocket, stream.wav) and opus (WebSocket, stream.ogg).',

@@ -53,7 +53,9 @@ export const EnvSchema = Type.Object({
   PUSH_MAX_CONNECTIONS: Int(2000, 1, 1_000_000, 'WebSocket, SSE and stream.wav connections at once; past it a 503'),
   PUSH_SEND_BUFFER_KB: Int(1024, 16, 1_048_576, 'bytes a push listener may have queued before frames are dropped for it'),
   PUSH_MAX_DROPPED_FRAMES: Int(40, 1, 1_000_000, 'audio frames dropped in a row before a slow push listener is disconnected'),
-  OPUS_BITRATE_KBPS: Int(128, 6, 510, 'Opus bitrate of each session\'s encoder (48 kHz stereo)'),
+  OPUS_BITRATE_KBPS: Int(128, 6, 510, 'the Opus tier a listener starts at, and REST polls take (kbit/s; one of OPUS_BITRATE_TIERS)'),
+  OPUS_BITRATE_TIERS: Type.String({ default: '32,64,128,192', pattern: '^[0-9]{1,3}(,[0-9]{1,3}){0,7}$', description: 'Opus bitrates (kbit/s, 6..510, comma-separated) a WebSocket listener adapts between; each encoded only while someone takes it' }),
+  OPUS_ABR_UP_AFTER_SECONDS: Num(10, 0.1, 3600, 'adaptive bitrate: a clean send queue this long before a listener steps one tier up (doubles after a step up that had to be taken back)'),
   OPUS_COMPLEXITY: Int(7, 0, 10, 'libopus complexity: 7 keeps its signal analysis at ~1 % of a core per encoded session; 10 costs ~30 % more'),
   PUSH_EVENT_HISTORY: Int(64, 1, 10_000, 'metadata/status events kept per session for SSE Last-Event-ID resume'),
   WS_PING_SECONDS: Num(30, 0.05, 3600, 'WebSocket ping interval; a socket that missed the previous pong is dropped'),
@@ -118,8 +120,13 @@ export interface AppConfig {
   /** HMAC secret for listen keys; never logged. */
   listenKeySecret: string
   opus: {
-    bitrateKbps: number
+    /** The tier listeners start at. */
+    defaultKbps: number
+    /** Ascending, without repeats. */
+    tiersKbps: number[]
     complexity: number
+    /** Adaptive bitrate: clean this long before a step up. */
+    upAfterMs: number
   }
   push: {
     maxHeldPolls: number
@@ -187,6 +194,13 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
   if (e.BEARER_TOKEN !== undefined && bearerToken === '') {
     throw new ConfigError('Invalid configuration:\n  BEARER_TOKEN: must contain a token after the "Bearer" scheme')
   }
+  const opusTiers = [...new Set(e.OPUS_BITRATE_TIERS.split(',').map(Number))].sort((a, b) => a - b)
+  if (opusTiers.some((kbps) => kbps < 6 || kbps > 510)) {
+    throw new ConfigError('Invalid configuration:\n  OPUS_BITRATE_TIERS: every tier must be 6 to 510 kbit/s')
+  }
+  if (!opusTiers.includes(e.OPUS_BITRATE_KBPS)) {
+    throw new ConfigError(`Invalid configuration:\n  OPUS_BITRATE_KBPS: ${e.OPUS_BITRATE_KBPS} must be one of OPUS_BITRATE_TIERS (${opusTiers.join(',')})`)
+  }
   const metricsToken = e.METRICS_TOKEN === undefined ? undefined : stripBearerScheme(e.METRICS_TOKEN)
   if (metricsToken === '') {
     throw new ConfigError('Invalid configuration:\n  METRICS_TOKEN: must contain a token after the "Bearer" scheme')
@@ -243,8 +257,10 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     shutdownTimeoutMs: Math.round(e.SHUTDOWN_TIMEOUT_SECONDS * 1000),
     listenKeySecret: e.LISTEN_KEY_SECRET ?? randomBytes(32).toString('base64url'),
     opus: {
-      bitrateKbps: e.OPUS_BITRATE_KBPS,
-      complexity: e.OPUS_COMPLEXITY
+      defaultKbps: e.OPUS_BITRATE_KBPS,
+      tiersKbps: opusTiers,
+      complexity: e.OPUS_COMPLEXITY,
+      upAfterMs: Math.round(e.OPUS_ABR_UP_AFTER_SECONDS * 1000)
     },
     push: {
       maxHeldPolls: e.LONG_POLL_MAX_HELD,

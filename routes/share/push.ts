@@ -9,7 +9,7 @@ import { DomainError, CredentialError } from '../../src/errors.js'
 import { toDomainError } from '../../plugins/error-handler.js'
 import { receiveSharerFrame } from '../../src/push/sharer-ingest.js'
 import { SendGate, type PushListener } from '../../src/push/push-hub.js'
-import { CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
+import { answerClockPing, CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
 import { OggStream, WsOpusReceiver } from '../../src/push/opus-listeners.js'
 import type { ShareSession } from '../../src/session/session.js'
 
@@ -119,12 +119,16 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       try {
         if (role === 'sharer') return serveSharer(socket, found.session)
         if (codec === 'opus') {
-          const receiver = new WsOpusReceiver(socket, sessionId, nextTrackerKey(), hub, gateFor(sessionId, 'ws-opus'), app.opus)
+          const { tiersKbps, defaultKbps, upAfterMs } = app.config.opus
+          const receiver = new WsOpusReceiver(socket, sessionId, nextTrackerKey(), hub, gateFor(sessionId, 'ws-opus'), app.opus,
+            { tiersKbps, startKbps: defaultKbps, pinnedKbps: request.query.bitrate, upAfterMs }, Date.now())
           socket.on('close', () => receiver.release(Date.now()))
+          socket.on('message', (data: RawData, isBinary: boolean) => answerClockPing(socket, data as Buffer, isBinary))
           return receiver.start(found.session, since, Date.now())
         }
         const receiver = new WsReceiver(socket, sessionId, nextTrackerKey(), hub, gateFor(sessionId, 'ws'))
         socket.on('close', () => hub.detach(receiver, Date.now()))
+        socket.on('message', (data: RawData, isBinary: boolean) => answerClockPing(socket, data as Buffer, isBinary))
         receiver.start(found.session, since, Date.now())
       } catch (err) {
         closeSocket(socket, CloseCode.TRY_AGAIN_LATER, toDomainError(err as Error).message.slice(0, 120))

@@ -4,7 +4,7 @@ import type { EncoderSettings, FromWorker, ToWorker } from './encoder-protocol.j
 /** What a session's encoder hands back: its stream's shape once, then each chunk's packets. */
 export interface EncoderClient {
   opened (preSkip: number, channels: 1 | 2): void
-  encoded (chunk: { sequenceNumber: number, timestamp: number, startGranule: number, packets: Uint8Array[] }, encodeSeconds: number): void
+  encoded (chunk: { sequenceNumber: number, timestamp: number, receivedAt: number, startGranule: number, packets: Uint8Array[] }, encodeSeconds: number): void
   failed (reason: string): void
 }
 
@@ -39,7 +39,7 @@ export class EncoderPool {
     return epoch
   }
 
-  feed (epoch: number, chunk: { sequenceNumber: number, timestamp: number, sampleRate: number, channels: number, samples: Float32Array }): void {
+  feed (epoch: number, chunk: { sequenceNumber: number, timestamp: number, receivedAt: number, sampleRate: number, channels: number, samples: Float32Array }): void {
     if (!this.#clients.has(epoch)) return
     // A copy of its own for the worker, moved rather than cloned.
     const samples = chunk.samples.slice()

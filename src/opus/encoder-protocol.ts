@@ -15,6 +15,8 @@ export type ToWorker =
     readonly epoch: number
     readonly sequenceNumber: number
     readonly timestamp: number
+    /** When the chunk reached the server (ms), handed back with its packets. */
+    readonly receivedAt: number
     readonly sampleRate: number
     readonly channels: number
     readonly samples: Float32Array
@@ -27,6 +29,7 @@ export type FromWorker =
     readonly epoch: number
     readonly sequenceNumber: number
     readonly timestamp: number
+    readonly receivedAt: number
     readonly startGranule: number
     readonly packets: Uint8Array[]
     /** How long the encode took on the encoder thread, in seconds (CPU-bound, so close to its CPU time). */

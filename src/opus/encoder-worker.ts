@@ -46,6 +46,7 @@ function handle (message: ToWorker): void {
         epoch,
         sequenceNumber: message.sequenceNumber,
         timestamp: message.timestamp,
+        receivedAt: message.receivedAt,
         startGranule: out.startGranule,
         packets,
         encodeSeconds: seconds

@@ -4,6 +4,8 @@ import { OPUS_FRAME_SAMPLES, OPUS_SAMPLE_RATE } from '../codec/opus-format.js'
 export interface OpusChunk {
   readonly sequenceNumber: number
   readonly timestamp: number
+  /** When the chunk reached the server (server clock, ms): pages play it at this plus their target latency. */
+  readonly receivedAt: number
   /** 48 kHz samples since the start of the session's Opus stream (pre-skip included) at packets[0]. */
   readonly startGranule: number
   readonly channels: 1 | 2

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events'
 import type { BufferedChunk } from '../session/audio-ring.js'
+import { durationSeconds } from '../session/audio-format.js'
 import type { ShareSession } from '../session/session.js'
 import type { EndedSession, SessionRegistry } from '../session/session-registry.js'
 import { MAX_CHUNKS_PER_POLL } from '../session/session.js'
-import type { EncoderSettings } from './encoder-protocol.js'
 import type { EncoderPool } from './encoder-pool.js'
 import { opusChunkSeconds, type OpusChunk } from './opus-chunk.js'
 
-/** Something that takes a session's Opus as it is encoded (a WebSocket or Ogg listener). */
+/** Something that takes a session's Opus as it is encoded (a WebSocket or Ogg listener, a recording). */
 export interface OpusListener {
   readonly sessionId: string
   opus (chunk: OpusChunk): void
@@ -16,7 +16,11 @@ export interface OpusListener {
 }
 
 export interface OpusHubOptions {
-  readonly settings: EncoderSettings
+  /** The bitrates a listener may take, ascending (kbit/s); each is encoded only while someone takes it. */
+  readonly tiersKbps: readonly number[]
+  /** The tier a listener gets unless it asks for another. */
+  readonly defaultKbps: number
+  readonly complexity: number
   /** A REST poll with codec=opus keeps the encoder running this long after it. */
   readonly pollLeaseMs: number
 }
@@ -26,15 +30,19 @@ export interface OpusHubLog {
   warn (obj: object, msg: string): void
 }
 
-/** One session's encoder while anything consumes its Opus, with the recent chunks for joins and polls. */
+/** One session's encoder at one bitrate while anything consumes it, with its recent chunks for joins and polls. */
 class OpusStream {
   readonly listeners = new Set<OpusListener>()
   readonly history: OpusChunk[] = []
   channels: 1 | 2 = 2
   preSkip = 0
   leaseUntil = -Infinity
+  /** The pool's name for this stream's encoder. */
+  epoch = 0
 
-  constructor (readonly session: ShareSession, readonly epoch: number) {}
+  constructor (readonly session: ShareSession, readonly bitrateKbps: number) {}
+
+  get key (): string { return streamKey(this.session.id, this.bitrateKbps) }
 
   /** Chunks after `since`, like PCM polls: `-1` is a join, the newest `joinBurstSeconds` of it. */
   chunksAfter (since: number, max: number): OpusChunk[] {
@@ -61,21 +69,34 @@ class OpusStream {
   }
 }
 
+const streamKey = (sessionId: string, bitrateKbps: number) => `${sessionId}@${bitrateKbps}`
+
 /**
- * Opus for every session something listens to in Opus: one encoder per session (in the encoder thread),
- * started by the first Opus listener or poll and stopped when the last one is gone, so a session nobody
- * hears in Opus costs no encoding. The same packets go to every listener.
+ * Opus for every session something listens to in Opus: one encoder per session and bitrate tier (in the
+ * encoder thread), started by the first listener or poll of that tier and stopped when the last one is
+ * gone, so a tier nobody hears costs no encoding. The same packets go to every listener of a tier.
+ * Every chunk carries the server time it arrived at, the same at every tier, for synchronized playback.
  */
 export class OpusHub {
   #streams = new Map<string, OpusStream>()
-  readonly stats = { encoderFailures: 0, encodeSeconds: 0, encodedChunks: 0, bytesSent: 0 }
-  /** `encoded`: a session has a new Opus chunk (long-polls wake on it). */
+  #listenerStreams = new Map<OpusListener, OpusStream>()
+  /** When each buffered chunk reached the server, set once and shared by every tier. */
+  #arrivals = new WeakMap<BufferedChunk, number>()
+  readonly stats = { encoderFailures: 0, encodeSeconds: 0, encodedChunks: 0, bytesSent: 0, tierDowns: 0, tierUps: 0 }
+  /** `encoded`: a session has a new Opus chunk at some tier (long-polls wake on it). */
   readonly events = new EventEmitter<{ encoded: [sessionId: string] }>()
 
-  readonly #onAudio = (session: ShareSession, chunk: BufferedChunk) => this.#feed(session, chunk)
-  readonly #onGone = (session: ShareSession | EndedSession) => this.#stop(session.id)
+  readonly #onAudio = (session: ShareSession, chunk: BufferedChunk) => {
+    this.#arrivals.set(chunk, Date.now())
+    for (const stream of this.#streamsOf(session.id)) this.#feed(stream, chunk)
+  }
+
+  readonly #onGone = (session: ShareSession | EndedSession) => {
+    for (const stream of this.#streamsOf(session.id)) this.#stop(stream)
+  }
 
   constructor (readonly registry: SessionRegistry, readonly pool: EncoderPool, readonly options: OpusHubOptions, readonly log: OpusHubLog) {
+    if (!options.tiersKbps.includes(options.defaultKbps)) throw new RangeError('the default Opus bitrate must be one of the tiers')
     registry.events.on('audio', this.#onAudio)
     registry.events.on('ended', this.#onGone)
     registry.events.on('moved', this.#onGone)
@@ -87,37 +108,61 @@ export class OpusHub {
     this.registry.events.off('moved', this.#onGone)
   }
 
-  /** Sessions with an encoder running. */
+  /** Encoders running (sessions x tiers). */
   get encoders (): number { return this.#streams.size }
 
-  listenerCount (): number {
-    let n = 0
-    for (const stream of this.#streams.values()) n += stream.listeners.size
-    return n
+  listenerCount (): number { return this.#listenerStreams.size }
+
+  /** Listeners per tier (kbit/s), every tier present. */
+  listenersByTier (): Map<number, number> {
+    const counts = new Map(this.options.tiersKbps.map((kbps) => [kbps, 0]))
+    for (const stream of this.#listenerStreams.values()) counts.set(stream.bitrateKbps, (counts.get(stream.bitrateKbps) ?? 0) + 1)
+    return counts
   }
 
-  /** The stream's shape for an Ogg header: known once the encoder opened (undefined before). */
-  streamShape (sessionId: string): { channels: 1 | 2, preSkip: number } | undefined {
-    const stream = this.#streams.get(sessionId)
+  /** The tier a listener takes now (undefined when it is not attached). */
+  tierOf (listener: OpusListener): number | undefined {
+    return this.#listenerStreams.get(listener)?.bitrateKbps
+  }
+
+  /** The stream's shape for an Ogg header: known once its encoder opened (undefined before). */
+  streamShape (listener: OpusListener): { channels: 1 | 2, preSkip: number } | undefined {
+    const stream = this.#listenerStreams.get(listener)
     return stream === undefined ? undefined : { channels: stream.channels, preSkip: stream.preSkip }
   }
 
-  /** Adds a listener; it gets the join burst already encoded, then every new chunk. */
-  attach (session: ShareSession, listener: OpusListener, since = -1): void {
-    const stream = this.#streamOf(session)
+  /** Adds a listener at a tier (the default unless given); it gets what is encoded after `since`, then every new chunk. */
+  attach (session: ShareSession, listener: OpusListener, since = -1, bitrateKbps = this.options.defaultKbps): void {
+    const stream = this.#streamOf(session, this.#tier(bitrateKbps))
     stream.listeners.add(listener)
+    this.#listenerStreams.set(listener, stream)
     for (const chunk of stream.chunksAfter(since, Number.MAX_SAFE_INTEGER)) listener.opus(chunk)
   }
 
+  /**
+   * Moves a listener to another tier between two chunks: from the next chunk after `since` on, it gets
+   * that tier's packets (whatever that tier already encoded after `since` comes at once).
+   */
+  move (listener: OpusListener, bitrateKbps: number, since: number, now: number): void {
+    const from = this.#listenerStreams.get(listener)
+    if (from === undefined || from.bitrateKbps === bitrateKbps) return
+    if (bitrateKbps < from.bitrateKbps) this.stats.tierDowns++
+    else this.stats.tierUps++
+    this.detach(listener, now)
+    this.attach(from.session, listener, since, bitrateKbps)
+  }
+
   detach (listener: OpusListener, now: number): void {
-    const stream = this.#streams.get(listener.sessionId)
-    if (stream === undefined || !stream.listeners.delete(listener)) return
+    const stream = this.#listenerStreams.get(listener)
+    if (stream === undefined) return
+    this.#listenerStreams.delete(listener)
+    stream.listeners.delete(listener)
     this.#stopIfIdle(stream, now)
   }
 
-  /** A REST poll with codec=opus: what it gets now (empty while the encoder catches up); keeps the encoder on. */
+  /** A REST poll with codec=opus (default tier): what it gets now (empty while the encoder catches up); keeps the encoder on. */
   poll (session: ShareSession, since: number, now: number): OpusChunk[] {
-    const stream = this.#streamOf(session)
+    const stream = this.#streamOf(session, this.options.defaultKbps)
     stream.leaseUntil = now + this.options.pollLeaseMs
     return stream.chunksAfter(since, MAX_CHUNKS_PER_POLL)
   }
@@ -134,45 +179,70 @@ export class OpusHub {
 
   /** Stops every encoder (the server is closing; listeners are closed by the push hub). */
   closeAll (): void {
-    for (const id of [...this.#streams.keys()]) this.#stop(id)
+    for (const stream of [...this.#streams.values()]) this.#stop(stream)
   }
 
-  #streamOf (session: ShareSession): OpusStream {
-    let stream = this.#streams.get(session.id)
+  /** The nearest tier at or below `kbps` (the lowest when below them all). */
+  #tier (kbps: number): number {
+    const tiers = this.options.tiersKbps
+    return [...tiers].reverse().find((t) => t <= kbps) ?? tiers[0]!
+  }
+
+  #streamsOf (sessionId: string): OpusStream[] {
+    return this.options.tiersKbps.map((kbps) => this.#streams.get(streamKey(sessionId, kbps))).filter((s) => s !== undefined)
+  }
+
+  #streamOf (session: ShareSession, bitrateKbps: number): OpusStream {
+    const key = streamKey(session.id, bitrateKbps)
+    let stream = this.#streams.get(key)
     if (stream !== undefined) return stream
-    const epoch = this.pool.start(this.options.settings, {
+    const created = new OpusStream(session, bitrateKbps)
+    created.epoch = this.pool.start({ bitrateKbps, complexity: this.options.complexity }, {
       opened: (preSkip, channels) => {
-        if (stream === undefined) return
-        stream.preSkip = preSkip
-        stream.channels = channels
+        created.preSkip = preSkip
+        created.channels = channels
       },
-      encoded: (encoded, seconds) => this.#encoded(stream!, { ...encoded, channels: stream!.channels }, seconds),
-      failed: (reason) => this.#failed(stream!, reason)
+      encoded: (encoded, seconds) => this.#encoded(created, { ...encoded, channels: created.channels }, seconds),
+      failed: (reason) => this.#failed(created, reason)
     })
-    stream = new OpusStream(session, epoch)
-    this.#streams.set(session.id, stream)
-    this.log.info({ sessionId: session.id }, 'Opus encoder started')
+    stream = created
+    this.#streams.set(key, stream)
+    this.log.info({ sessionId: session.id, bitrateKbps }, 'Opus encoder started')
     // The encoder starts from the join burst already buffered, so the first listener has something at once.
-    for (const chunk of session.audio.chunksAfter(-1, Number.MAX_SAFE_INTEGER, session.limits.joinBurstSeconds)) {
-      this.#feed(session, chunk)
-    }
+    const burst = session.audio.chunksAfter(-1, Number.MAX_SAFE_INTEGER, session.limits.joinBurstSeconds)
+    this.#estimateArrivals(burst)
+    for (const chunk of burst) this.#feed(stream, chunk)
     return stream
   }
 
-  #feed (session: ShareSession, chunk: BufferedChunk): void {
-    const stream = this.#streams.get(session.id)
-    if (stream === undefined) return
+  /**
+   * Chunks buffered before the hub saw them (restored from a snapshot) get arrival times as if they had
+   * come back to back, ending now: set once, so every tier and every listener agrees on them.
+   */
+  #estimateArrivals (chunks: readonly BufferedChunk[]): void {
+    let at = Date.now()
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      const chunk = chunks[i]!
+      const known = this.#arrivals.get(chunk)
+      if (known !== undefined) { at = known; continue }
+      at -= i === chunks.length - 1 ? 0 : durationSeconds(chunks[i + 1]!) * 1000
+      this.#arrivals.set(chunk, Math.round(at))
+    }
+  }
+
+  #feed (stream: OpusStream, chunk: BufferedChunk): void {
     this.pool.feed(stream.epoch, {
       sequenceNumber: chunk.sequenceNumber,
       timestamp: chunk.timestamp,
+      receivedAt: this.#arrivals.get(chunk) ?? Date.now(),
       sampleRate: chunk.format.sampleRate,
       channels: chunk.format.channels,
-      samples: session.audio.samplesOf(chunk)
+      samples: stream.session.audio.samplesOf(chunk)
     })
   }
 
   #encoded (stream: OpusStream, chunk: OpusChunk, seconds: number): void {
-    if (this.#streams.get(stream.session.id) !== stream) return
+    if (this.#streams.get(stream.key) !== stream) return
     this.stats.encodeSeconds += seconds
     this.stats.encodedChunks++
     // The first chunk of a segment can hold no whole frame yet: nothing to send.
@@ -183,22 +253,25 @@ export class OpusHub {
   }
 
   #failed (stream: OpusStream, reason: string): void {
-    if (this.#streams.get(stream.session.id) !== stream) return
-    this.#streams.delete(stream.session.id)
+    if (this.#streams.get(stream.key) !== stream) return
+    this.#streams.delete(stream.key)
     this.stats.encoderFailures++
-    this.log.warn({ sessionId: stream.session.id, reason }, 'Opus encoder failed: the session\'s Opus listeners are let go')
-    for (const listener of [...stream.listeners]) listener.opusFailed(reason)
+    this.log.warn({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps, reason }, 'Opus encoder failed: its listeners are let go')
+    for (const listener of [...stream.listeners]) {
+      this.#listenerStreams.delete(listener)
+      listener.opusFailed(reason)
+    }
   }
 
   #stopIfIdle (stream: OpusStream, now: number): void {
-    if (stream.listeners.size === 0 && stream.leaseUntil <= now) this.#stop(stream.session.id)
+    if (stream.listeners.size === 0 && stream.leaseUntil <= now) this.#stop(stream)
   }
 
-  #stop (id: string): void {
-    const stream = this.#streams.get(id)
-    if (stream === undefined) return
-    this.#streams.delete(id)
+  #stop (stream: OpusStream): void {
+    if (this.#streams.get(stream.key) !== stream) return
+    this.#streams.delete(stream.key)
+    for (const listener of stream.listeners) this.#listenerStreams.delete(listener)
     this.pool.stop(stream.epoch)
-    this.log.info({ sessionId: id }, 'Opus encoder stopped')
+    this.log.info({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps }, 'Opus encoder stopped')
   }
 }

@@ -9,14 +9,15 @@ const json = new WeakMap<OpusChunk, Buffer>()
 /**
  * A chunk's REST form with `codec=opus`: the PCM answer's fields, with `data` the base64 of the chunk's
  * packets (uint16 N, N x uint16 length, the bytes; little-endian), 48 kHz and the stream's channels,
- * plus `codec` and `granule` (48 kHz samples since the stream began, pre-skip included, at the first packet).
+ * plus `codec`, `granule` (48 kHz samples since the stream began, pre-skip included, at the first packet)
+ * and `receivedAt` (when the chunk reached the server, server clock ms).
  */
 export function opusChunkJson (chunk: OpusChunk): Buffer {
   let out = json.get(chunk)
   if (out === undefined) {
     const data = encodePacketFrame(chunk.packets).toString('base64')
     out = Buffer.from(`{"data":"${data}","sampleRate":${OPUS_RATE},"channels":${chunk.channels},"timestamp":${chunk.timestamp},` +
-      `"sequenceNumber":${chunk.sequenceNumber},"codec":"opus","granule":${chunk.startGranule}}`, 'latin1')
+      `"sequenceNumber":${chunk.sequenceNumber},"codec":"opus","granule":${chunk.startGranule},"receivedAt":${chunk.receivedAt}}`, 'latin1')
     json.set(chunk, out)
   }
   return out

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws'
 import { OggOpusMuxer } from '../ogg/ogg-opus.js'
 import type { OpusChunk } from '../opus/opus-chunk.js'
 import type { OpusHub, OpusListener } from '../opus/opus-hub.js'
+import { DEFAULT_TIER_POLICY, TierController } from '../opus/tier-controller.js'
 import type { ShareSession } from '../session/session.js'
 import { opusFrameOf } from './push-frames.js'
 import type { CloseReason, PushHub, PushListener, SendGate } from './push-hub.js'
@@ -10,17 +11,29 @@ import { CLOSE_FRAMES, CloseCode, closeSocket, EventListener, STREAM_HEADERS } f
 
 /** A WebSocket receiver of Opus: JSON text frames for events, binary Opus frames for audio (push-frames.ts). */
 export class WsOpusReceiver extends EventListener implements OpusListener {
+  /** The last chunk sent: after a tier change, the new tier's chunks start after it. */
+  #lastSequence = -1
+  /** Adaptive bitrate; undefined when the listener pinned a tier. */
+  readonly #tiers: TierController | undefined
+
   constructor (readonly socket: WebSocket, sessionId: string, trackerKey: string, hub: PushHub,
-    readonly gate: SendGate, readonly opusHub: OpusHub) {
+    readonly gate: SendGate, readonly opusHub: OpusHub, readonly tiering: TierChoice, now: number) {
     super(sessionId, trackerKey, hub)
+    this.#tiers = tiering.pinnedKbps === undefined
+      ? new TierController(tiering.tiersKbps, tiering.startKbps, now, { ...DEFAULT_TIER_POLICY, upAfterMs: tiering.upAfterMs })
+      : undefined
   }
 
-  /** Sends the current metadata, attaches, then the Opus after `since` (the join burst for -1). */
+  get bitrateKbps (): number { return this.opusHub.tierOf(this) ?? this.tiering.pinnedKbps ?? this.tiering.startKbps }
+
+  /** Sends the current metadata, attaches, tells its quality, then the Opus after `since` (the join burst for -1). */
   start (session: ShareSession, since: number, now: number): void {
     const metadata = this.hub.currentMetadata(session, now)
     if (metadata !== undefined) this.send(metadata)
     this.attach(session, now)
-    this.opusHub.attach(session, this, since)
+    this.#lastSequence = since
+    this.opusHub.attach(session, this, since, this.tiering.pinnedKbps ?? this.tiering.startKbps)
+    this.#sendQuality()
   }
 
   send (event: { json: string }): void {
@@ -28,16 +41,26 @@ export class WsOpusReceiver extends EventListener implements OpusListener {
   }
 
   opus (chunk: OpusChunk): void {
-    if (this.socket.readyState !== this.socket.OPEN) return
+    if (this.socket.readyState !== this.socket.OPEN || chunk.sequenceNumber <= this.#lastSequence) return
     const now = Date.now()
-    const decision = this.gate.admit(this.socket.bufferedAmount, now)
+    const queued = this.socket.bufferedAmount
+    const decision = this.gate.admit(queued, now)
+    if (decision === 'disconnect') {
+      this.release(now)
+      closeSocket(this.socket, CloseCode.TOO_SLOW, 'too slow: send queue full, frames dropped')
+      return
+    }
     if (decision === 'send') {
       const frame = opusFrameOf(chunk)
       this.socket.send(frame)
       this.opusHub.sent(frame.length)
-    } else if (decision === 'disconnect') {
-      this.release(now)
-      closeSocket(this.socket, CloseCode.TOO_SLOW, 'too slow: send queue full, frames dropped')
+    }
+    this.#lastSequence = chunk.sequenceNumber
+    // Between two chunks: a tier change takes effect with the next one, at a packet boundary.
+    const next = this.#tiers?.observe(queued, now)
+    if (next !== undefined) {
+      this.opusHub.move(this, next, this.#lastSequence, now)
+      this.#sendQuality()
     }
   }
 
@@ -56,6 +79,19 @@ export class WsOpusReceiver extends EventListener implements OpusListener {
     this.opusHub.detach(this, Date.now())
     closeSocket(this.socket, ...CLOSE_FRAMES[reason])
   }
+
+  #sendQuality (): void {
+    this.send({ json: JSON.stringify({ type: 'quality', codec: 'opus', bitrateKbps: this.bitrateKbps, adaptive: this.#tiers !== undefined }) })
+  }
+}
+
+/** A listener's tiers: where it starts, and whether it pinned one (then it never moves). */
+export interface TierChoice {
+  readonly tiersKbps: readonly number[]
+  readonly startKbps: number
+  readonly pinnedKbps: number | undefined
+  /** Clean this long before a step up. */
+  readonly upAfterMs: number
 }
 
 /**
@@ -88,7 +124,7 @@ export class OggStream implements PushListener, OpusListener {
     // A listener that joins mid-stream gets extra pre-skip, so its player discards the decoder's settling.
     this.#muxer ??= new OggOpusMuxer({
       channels: chunk.channels,
-      preSkip: this.opusHub.streamShape(this.sessionId)?.preSkip ?? 0,
+      preSkip: this.opusHub.streamShape(this)?.preSkip ?? 0,
       lateJoin: chunk.startGranule > 0
     })
     const pages = this.#muxer.write([chunk])

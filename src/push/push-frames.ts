@@ -14,13 +14,16 @@ import { OPUS_RATE, type OpusChunk } from '../opus/opus-chunk.js'
  *   offset 18  2 bytes  reserved, zero
  *   offset 20  PCM:  float32[] interleaved PCM (frames x channels)
  *              Opus: float64 granule position of the first packet (48 kHz samples since the stream
- *                    began, pre-skip included), then the packets: uint16 N, N x uint16 length, the bytes
+ *                    began, pre-skip included); offset 28 float64 when the chunk reached the server
+ *                    (server clock, Unix ms); offset 36 the packets: uint16 N, N x uint16 length, the bytes
  *
  * The PCM starts 4-byte aligned so a receiver can view it as a Float32Array without copying.
  * An Opus frame carries 48000 and the stream's channels (1 or 2) whatever the sharer sends.
  */
 export const AUDIO_FRAME_HEADER_BYTES = 20
 export const Codec = { PCM: 0, OPUS: 1 } as const
+/** Where an Opus frame's packets start. */
+export const OPUS_FRAME_HEADER_BYTES = AUDIO_FRAME_HEADER_BYTES + 16
 
 export interface AudioFrame {
   readonly sequenceNumber: number
@@ -49,10 +52,11 @@ export function opusFrameOf (chunk: OpusChunk): Buffer {
   let frame = opusFrames.get(chunk)
   if (frame === undefined) {
     const packets = encodePacketFrame(chunk.packets)
-    frame = Buffer.allocUnsafe(AUDIO_FRAME_HEADER_BYTES + 8 + packets.length)
+    frame = Buffer.allocUnsafe(OPUS_FRAME_HEADER_BYTES + packets.length)
     writeHeader(frame, chunk.sequenceNumber, chunk.timestamp, { sampleRate: OPUS_RATE, channels: chunk.channels }, Codec.OPUS)
     frame.writeDoubleLE(chunk.startGranule, AUDIO_FRAME_HEADER_BYTES)
-    packets.copy(frame, AUDIO_FRAME_HEADER_BYTES + 8)
+    frame.writeDoubleLE(chunk.receivedAt, AUDIO_FRAME_HEADER_BYTES + 8)
+    packets.copy(frame, OPUS_FRAME_HEADER_BYTES)
     opusFrames.set(chunk, frame)
   }
   return frame

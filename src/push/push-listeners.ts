@@ -34,6 +34,27 @@ export function closeSocket (socket: WebSocket, code: number, reason: string): v
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref()
 }
 
+/** A clock ping is small; anything longer from a receiver is not one and is ignored unread. */
+const MAX_PING_BYTES = 256
+
+/**
+ * The page's clock: a receiver sends `{"type":"ping","t":<its clock>}` and gets
+ * `{"type":"pong","t":<the same>,"serverTime":<server clock, ms>}` at once, for an NTP-style offset and
+ * round-trip estimate. Anything else a receiver sends is ignored.
+ */
+export function answerClockPing (socket: WebSocket, data: Buffer, isBinary: boolean): void {
+  if (isBinary || data.length > MAX_PING_BYTES || socket.readyState !== socket.OPEN) return
+  let message: unknown
+  try {
+    message = JSON.parse(data.toString('utf8'))
+  } catch {
+    return
+  }
+  const { type, t } = (message ?? {}) as { type?: unknown, t?: unknown }
+  if (type !== 'ping' || typeof t !== 'number' || !Number.isFinite(t)) return
+  socket.send(JSON.stringify({ type: 'pong', t, serverTime: Date.now() }))
+}
+
 /** The close code and reason a WebSocket gets for each way the server lets it go. */
 export const CLOSE_FRAMES: Record<CloseReason, [code: number, reason: string]> = {
   ended: [CloseCode.SESSION_ENDED, 'session ended'],

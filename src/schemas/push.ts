@@ -6,6 +6,7 @@ export const WsQuery = Type.Object({
   role: Type.Union([Type.Literal('receiver'), Type.Literal('sharer')], { default: 'receiver', description: 'sharer needs the bearer token' }),
   since: Type.Integer({ minimum: -1, maximum: 2147483647, default: -1, description: 'receiver: highest sequence number already held; -1 starts near live' }),
   codec: AudioCodec,
+  bitrate: Type.Optional(Type.Integer({ minimum: 6, maximum: 510, description: 'codec=opus: pin this tier (kbit/s; the nearest tier at or below it) instead of adapting to the network' })),
   key: Type.Optional(ListenKey)
 })
 

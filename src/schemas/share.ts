@@ -66,7 +66,8 @@ export const AudioChunk = Type.Object({
 /** A chunk as a poll answers it: with codec=opus, `data` is base64 of the chunk's Opus packets. */
 export const AudioChunkAnswer = Type.Composite([AudioChunk, Type.Object({
   codec: Type.Optional(Type.Literal('opus', { description: 'codec=opus only; data is base64 of: uint16 N, N x uint16 length, the packets (little-endian)' })),
-  granule: Type.Optional(Type.Integer({ minimum: 0, description: 'codec=opus only: 48 kHz samples since the stream began (pre-skip included) at the first packet' }))
+  granule: Type.Optional(Type.Integer({ minimum: 0, description: 'codec=opus only: 48 kHz samples since the stream began (pre-skip included) at the first packet' })),
+  receivedAt: Type.Optional(Type.Integer({ description: 'codec=opus only: when the chunk reached the server (server clock, Unix ms)' }))
 })])
 export const AudioBody = Type.Composite([
   Type.Omit(AudioChunk, ['timestamp']),

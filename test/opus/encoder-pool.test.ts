@@ -32,17 +32,17 @@ t.test('the encoder thread encodes each session apart; a bad feed fails only its
   const b = pool.start({ bitrateKbps: 64, complexity: 5 }, bad.c)
   t.equal(pool.open, 2)
   for (let i = 0; i < 3; i++) {
-    pool.feed(a, { sequenceNumber: i, timestamp: i, sampleRate: 44100, channels: 2, samples: sineChunk(44100, 2, 22050, i * 0.5) })
+    pool.feed(a, { sequenceNumber: i, timestamp: i, receivedAt: i, sampleRate: 44100, channels: 2, samples: sineChunk(44100, 2, 22050, i * 0.5) })
   }
   // Three samples cannot be whole stereo frames: the encoder refuses the chunk.
-  pool.feed(b, { sequenceNumber: 0, timestamp: 0, sampleRate: 44100, channels: 2, samples: new Float32Array(3) })
+  pool.feed(b, { sequenceNumber: 0, timestamp: 0, receivedAt: 0, sampleRate: 44100, channels: 2, samples: new Float32Array(3) })
   await until('the bad encoder fails', () => bad.failure() !== undefined)
   t.match(bad.failure(), /whole|frames|multiple/i, 'the reason is the encoder\'s own')
   t.equal(pool.open, 1)
   await until('the good encoder answers', () => good.got.length === 3)
   t.same(good.got, [{ sequenceNumber: 0, packets: 24 }, { sequenceNumber: 1, packets: 25 }, { sequenceNumber: 2, packets: 25 }])
   t.same(good.shape(), [312, 2], 'pre-skip and channels come first')
-  pool.feed(b, { sequenceNumber: 1, timestamp: 0, sampleRate: 44100, channels: 2, samples: new Float32Array(4) })
+  pool.feed(b, { sequenceNumber: 1, timestamp: 0, receivedAt: 0, sampleRate: 44100, channels: 2, samples: new Float32Array(4) })
   pool.stop(a)
   t.equal(pool.open, 0, 'feeding a failed encoder is ignored; a stopped one is gone')
 })

@@ -6,7 +6,7 @@ import { build, CLIENT_HEADERS, clientMetadata } from '../helper.js'
 import { AUTH, listen, openStream, openWs, postAudio, postMetadata, startOver, until } from '../push/push-helper.js'
 import { LibopusDecoder } from '../../src/codec/libopus.js'
 import { decodePacketFrame, decodePacketFrameBase64 } from '../../src/codec/packet-framing.js'
-import { AUDIO_FRAME_HEADER_BYTES, Codec } from '../../src/push/push-frames.js'
+import { AUDIO_FRAME_HEADER_BYTES, Codec, OPUS_FRAME_HEADER_BYTES } from '../../src/push/push-frames.js'
 import { ffmpegDecodeF32, ffmpegMissingReason, ffprobeStreams, isCI } from '../codec/helpers/ffmpeg.js'
 import { alignAndSnr, channel, dominantFrequency, sineChunk, TONE_AMPLITUDE, TONE_HZ } from '../codec/helpers/signal.js'
 
@@ -46,7 +46,9 @@ t.test('WebSocket codec=opus: Opus frames of every chunk in order, each packet d
     t.equal(frame.readUInt8(16), 2, 'stereo')
     t.equal(frame.readUInt8(17), Codec.OPUS, 'codec byte: Opus')
     t.equal(frame.readDoubleLE(AUDIO_FRAME_HEADER_BYTES), expectedGranule, 'granules continue from chunk to chunk')
-    const packets = decodePacketFrame(frame.subarray(AUDIO_FRAME_HEADER_BYTES + 8))
+    const receivedAt = frame.readDoubleLE(AUDIO_FRAME_HEADER_BYTES + 8)
+    t.ok(receivedAt > Date.now() - 60_000 && receivedAt <= Date.now(), 'when the chunk reached the server')
+    const packets = decodePacketFrame(frame.subarray(OPUS_FRAME_HEADER_BYTES))
     t.equal(packets.length, i === 0 ? 24 : 25, 'a 0.5 s chunk is 25 packets of 20 ms (the first keeps 2.5 ms back)')
     decodeAll(t, decoder, packets)
     expectedGranule += packets.length * 960
@@ -85,7 +87,7 @@ t.test('REST codec=opus: the same chunk list with Opus data; without codec the a
   t.same(chunks.map((c) => c.sequenceNumber), [0, 1, 2, 3], 'every chunk, in order')
   const decoder = new LibopusDecoder(2)
   for (const c of chunks) {
-    t.match(c, { codec: 'opus', sampleRate: 48000, channels: 2, timestamp: Number, granule: Number })
+    t.match(c, { codec: 'opus', sampleRate: 48000, channels: 2, timestamp: Number, granule: Number, receivedAt: Number })
     decodeAll(t, decoder, decodePacketFrameBase64(c.data as string))
   }
   const next = await fetch(`${base}/api/share/123456/audio?since=3&codec=opus`, { headers: CLIENT_HEADERS })

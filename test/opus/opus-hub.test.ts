@@ -9,10 +9,12 @@ import { REGISTRY_OPTIONS, RecordingLog, upload } from '../fixtures/audio.js'
 class FakePool {
   readonly clients = new Map<number, EncoderClient>()
   readonly fed: Array<{ epoch: number, sequenceNumber: number }> = []
+  readonly settings: Array<{ bitrateKbps: number }> = []
   readonly stopped: number[] = []
   #next = 1
-  start (_settings: unknown, client: EncoderClient): number {
+  start (settings: { bitrateKbps: number }, client: EncoderClient): number {
     const epoch = this.#next++
+    this.settings.push(settings)
     this.clients.set(epoch, client)
     client.opened(312, 2)
     return epoch
@@ -23,7 +25,7 @@ class FakePool {
   /** Answers the chunks fed so far with one 20 ms packet each. */
   encodeFed (): void {
     for (const { epoch, sequenceNumber } of this.fed.splice(0)) {
-      this.clients.get(epoch)?.encoded({ sequenceNumber, timestamp: sequenceNumber, startGranule: sequenceNumber * 960, packets: [new Uint8Array([sequenceNumber])] }, 0.001)
+      this.clients.get(epoch)?.encoded({ sequenceNumber, timestamp: sequenceNumber, receivedAt: 1000 + sequenceNumber, startGranule: sequenceNumber * 960, packets: [new Uint8Array([sequenceNumber])] }, 0.001)
     }
   }
 }
@@ -39,7 +41,7 @@ class Listener implements OpusListener {
 function setup () {
   const registry = new SessionRegistry({ ...REGISTRY_OPTIONS }, new RecordingLog())
   const pool = new FakePool()
-  const hub = new OpusHub(registry, pool as unknown as EncoderPool, { settings: { bitrateKbps: 128, complexity: 7 }, pollLeaseMs: 15_000 }, new RecordingLog())
+  const hub = new OpusHub(registry, pool as unknown as EncoderPool, { tiersKbps: [32, 64, 128, 192], defaultKbps: 128, complexity: 7, pollLeaseMs: 15_000 }, new RecordingLog())
   return { registry, pool, hub }
 }
 
