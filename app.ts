@@ -87,8 +87,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(healthChecks)
   // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
   if (config.redisUrl !== undefined) await app.register(redisSnapshot)
-  await app.register(metrics)
   await app.register(push)
+  // After push and the Redis snapshot: it reads their figures at scrape time.
+  await app.register(metrics)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
 
