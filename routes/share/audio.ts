@@ -10,6 +10,7 @@ import { sendNoContent, sendSerialisedJson } from '../reply.js'
 import { DomainError } from '../../src/errors.js'
 import { useJsonBodies } from '../../plugins/json-body.js'
 import { parseAudioBodyFast } from '../../src/session/audio-body.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   // In this plugin's context only: the audio body's `data` is read straight from the bytes when it can be.
@@ -19,7 +20,8 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: AUDIO_BODY_LIMIT,
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'audio-write') },
     schema: {
-      summary: 'Send one chunk of float32 PCM (sharer)',
+      tags: [Tag.sharer],
+      summary: 'Send one chunk of float32 PCM',
       params: SessionParams,
       body: AudioBody,
       response: { 200: AudioAck, ...errorResponses }
@@ -32,7 +34,8 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/audio', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'Chunks newer than `since`, oldest first, at most 10; with waitMs a long-poll (receiver)',
+      tags: [Tag.receiver],
+      summary: 'Chunks newer than `since`, oldest first, at most 10; with waitMs a long-poll',
       params: SessionParams,
       querystring: AudioQuery,
       response: { 200: AudioChunks, 204: Type.Null({ description: 'nothing newer than since' }), ...errorResponses }
