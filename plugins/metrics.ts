@@ -28,6 +28,8 @@ export const DURATION_BUCKETS = [
 ]
 /** The route label of a request that matched no route (its raw URL is never a label). */
 export const UNMATCHED_ROUTE = 'unmatched'
+/** Added to the route label of a held long-poll: its duration is mostly the wait, so it is kept apart from latency. */
+export const HELD_SUFFIX = ' (held)'
 const LATENCY_WINDOW_SECONDS = 60
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 
@@ -250,12 +252,13 @@ const metrics: FastifyPluginAsync = async (app) => {
   const latency = new LatencyWindow(LATENCY_WINDOW_SECONDS)
   const apiPrefix = `${app.config.basePath}/api/`
   const series = new Map<string, RouteSeries>()
-  const seriesOf = (route: string | undefined, method: string): RouteSeries => {
-    const key = `${method} ${route ?? ''}`
+  const seriesOf = (route: string | undefined, method: string, held: boolean): RouteSeries => {
+    const key = `${method} ${route ?? ''}${held ? HELD_SUFFIX : ''}`
     let found = series.get(key)
     if (found === undefined) {
-      const label = route ?? UNMATCHED_ROUTE
-      found = { byClass: [], api: route !== undefined && route.startsWith(apiPrefix), route: label, method }
+      const label = route === undefined ? UNMATCHED_ROUTE : held ? route + HELD_SUFFIX : route
+      // A held long-poll is not in /health's response times either: they would report the wait.
+      found = { byClass: [], api: route !== undefined && route.startsWith(apiPrefix) && !held, route: label, method }
       series.set(key, found)
     }
     return found
@@ -266,7 +269,7 @@ const metrics: FastifyPluginAsync = async (app) => {
   app.addHook('onResponse', (request, reply, done) => {
     const ms = reply.elapsedTime
     const status = reply.statusCode
-    const s = seriesOf(request.routeOptions.url, request.method)
+    const s = seriesOf(request.routeOptions.url, request.method, request.longPollHeld)
     const cls = Math.min(4, Math.max(0, Math.floor(status / 100) - 1))
     let child = s.byClass[cls]
     if (child === undefined) {

@@ -51,6 +51,7 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       if (held === undefined) {
         throw new DomainError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', { retryAfterSeconds: 1 })
       }
+      request.longPollHeld = true
       const hungUp = () => held.cancel()
       reply.raw.once('close', hungUp)
       const reason = await held.done

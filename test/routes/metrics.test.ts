@@ -365,6 +365,15 @@ t.test('push: open connections and held long-polls are gauges; frames dropped fo
 
   await postAudio(base, 0, sine(22050))
   t.equal((await held).status, 200, 'the long-poll was answered')
+  const answered = await fetch(`${base}/api/share/123456/audio?since=-1&waitMs=5000`, { headers: { ...CLIENT_HEADERS, 'x-client-id': 'receiver-two-0002' } })
+  t.equal(answered.status, 200, 'a long-poll with a chunk buffered is answered at once')
+  await answered.arrayBuffer()
+  m = await scrape(app)
+  const count = (route: string) => m.value('musicshare_http_request_duration_seconds_count', { route, method: 'GET', status_class: '2xx' })
+  t.equal(count('/api/share/:sessionId/audio (held)'), 1, 'the held long-poll has its own route label: its duration is the wait')
+  t.equal(count('/api/share/:sessionId/audio'), 1, 'one answered at once is an ordinary poll')
+  const health = (await app.inject({ url: '/health' })).json() as { responseTimes: { requests: number } }
+  t.equal(health.responseTimes.requests, 3, '/health\'s response times leave the held one out (start, audio POST, the quick poll)')
 })
 
 t.test('without REDIS_URL there is no Redis or cluster series at all', async (t) => {
