@@ -44,6 +44,28 @@ export const URL_SERIALIZERS = {
   req: (req: { method?: string, url?: string, ip?: string }) => ({ method: req.method, url: redactQuery(req.url ?? ''), remoteAddress: req.ip })
 }
 
+/** What decides how the log is written: facts about the process, gathered by server.ts. */
+export interface LogTarget {
+  /** process.stdout.isTTY: a person is reading it. */
+  stdoutIsTTY: boolean
+  nodeEnv: string | undefined
+  /** Where the pretty printer resolves from; undefined when it is not installed (a production image). */
+  resolvePrettyPrinter: () => string | undefined
+}
+
+/**
+ * Pino options for the process's log: pretty-printed (pino-pretty, a development dependency, as a
+ * transport) when stdout is a terminal and NODE_ENV is not production; otherwise undefined, which is
+ * pino's JSON, one object a line, for collectors. Without the pretty printer installed, JSON too.
+ * buildApp adds the level, the redaction of secrets and the URL serializers either way.
+ */
+export function processLogger (target: LogTarget): FastifyServerOptions['logger'] | undefined {
+  if (!target.stdoutIsTTY || target.nodeEnv === 'production') return undefined
+  const prettyPrinter = target.resolvePrettyPrinter()
+  if (prettyPrinter === undefined) return undefined
+  return { transport: { target: prettyPrinter, options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+}
+
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   // Whatever logger options a caller gives, the redaction of secrets stays.
@@ -88,8 +110,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(healthChecks)
   // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
   if (config.redisUrl !== undefined) await app.register(redisSnapshot)
-  await app.register(metrics)
   await app.register(push)
+  // After push and the Redis snapshot: it reads their figures at scrape time.
+  await app.register(metrics)
   await app.register(opus)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)

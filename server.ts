@@ -1,4 +1,5 @@
-import { buildApp } from './app.js'
+import { createRequire } from 'node:module'
+import { buildApp, processLogger } from './app.js'
 import { ConfigError, loadConfig } from './src/config.js'
 
 /** Entry point: the only module that reads process.env, listens, and handles signals. */
@@ -14,7 +15,19 @@ async function main (): Promise<void> {
     throw err
   }
 
-  const app = await buildApp(config)
+  const app = await buildApp(config, {
+    logger: processLogger({
+      stdoutIsTTY: process.stdout.isTTY === true,
+      nodeEnv: process.env.NODE_ENV,
+      resolvePrettyPrinter: () => {
+        try {
+          return createRequire(import.meta.url).resolve('pino-pretty')
+        } catch {
+          return undefined // a development dependency: not in the production image
+        }
+      }
+    })
+  })
 
   if (config.tokenGenerated) {
     // Printed once, to the terminal rather than the JSON log, so `npm start` works without any set-up.

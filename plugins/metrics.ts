@@ -28,6 +28,8 @@ export const DURATION_BUCKETS = [
 ]
 /** The route label of a request that matched no route (its raw URL is never a label). */
 export const UNMATCHED_ROUTE = 'unmatched'
+/** Added to the route label of a held long-poll: its duration is mostly the wait, so it is kept apart from latency. */
+export const HELD_SUFFIX = ' (held)'
 const LATENCY_WINDOW_SECONDS = 60
 const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
 
@@ -163,8 +165,57 @@ const metrics: FastifyPluginAsync = async (app) => {
     }
   })
 
+  // The limits this instance runs with, so alerts compare against its own configuration, not a copy of it.
+  new Gauge({ name: name('max_sessions'), help: 'MAX_SESSIONS: active sessions at most; the next start is refused.', registers })
+    .set(app.config.sessions.maxSessions)
+  new Gauge({ name: name('max_heap_used_bytes'), help: 'MAX_HEAP_USED_MB in bytes: past it requests are shed with 503 OVERLOADED (0: off).', registers })
+    .set(app.config.limits.maxHeapUsedBytes)
+
   const counter = <L extends string = never>(n: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name: name(n), help, labelNames, registers })
+  /** A counter that follows a running total another object keeps (its `stats`), read at scrape time. */
+  const following = (n: string, help: string, total: () => number) => {
+    let seen = 0
+    new Counter({
+      name: name(n),
+      help,
+      registers,
+      collect () {
+        const now = total()
+        if (now > seen) this.inc(now - seen)
+        seen = now
+      }
+    })
+  }
+
+  // Push delivery: open connections, and listeners too slow to keep up with the audio.
+  const { hub, waiters } = app.push
+  new Gauge({ name: name('push_connections'), help: 'WebSocket, SSE and stream.wav connections open now (PUSH_MAX_CONNECTIONS at most).', registers, collect () { this.set(hub.connections) } })
+  new Gauge({ name: name('long_polls_held'), help: 'Audio long-polls held now (LONG_POLL_MAX_HELD at most).', registers, collect () { this.set(waiters.held) } })
+  following('push_dropped_frames_total', 'Audio frames not sent to a push listener because its send queue was full (PUSH_SEND_BUFFER_KB).', () => hub.stats.droppedFrames)
+  following('push_slow_disconnects_total', 'Push listeners disconnected for being too slow (PUSH_MAX_DROPPED_FRAMES dropped in a row).', () => hub.stats.slowDisconnects)
+
+  // The Redis snapshot and the cluster, only when REDIS_URL is set (no series at all otherwise).
+  const snapshot = app.redisSnapshot
+  if (snapshot !== undefined) {
+    new Gauge({
+      name: name('redis_up'),
+      help: '1 while the Redis snapshot works (connected, sessions restored, writes succeeding); 0 while degraded (serving from memory).',
+      registers,
+      collect () { this.set(snapshot.degradedReason === undefined ? 1 : 0) }
+    })
+    new Gauge({ name: name('redis_pending_sessions'), help: 'Sessions changed since the last flush to Redis.', registers, collect () { this.set(snapshot.writer.pending) } })
+    new Gauge({ name: name('redis_last_flush_seconds'), help: 'How long the last flush to Redis took.', registers, collect () { this.set(snapshot.stats.lastFlushMs / 1000) } })
+    following('redis_outages_total', 'Times the Redis snapshot became degraded (Redis unreachable, or writes failing).', () => snapshot.stats.outages)
+    following('redis_flushes_total', 'Flushes of changed sessions to Redis.', () => snapshot.stats.flushes)
+    following('redis_flush_failures_total', 'Flushes to Redis that failed.', () => snapshot.stats.flushFailures)
+    following('redis_restored_sessions_total', 'Sessions restored from Redis at start-up or when it answered again.', () => snapshot.stats.restoredSessions)
+    const cluster = snapshot.directory.stats
+    following('cluster_takeovers_total', 'Sessions this instance took over from another instance (dead or alive) when a request for them arrived here.', () => cluster.takeovers)
+    following('cluster_takeovers_from_live_total', 'Takeovers from an instance whose heartbeat was still alive (a rebalance, or clients bypassing the load balancer).', () => cluster.takeoversFromLive)
+    following('cluster_sessions_moved_away_total', 'Sessions this instance dropped because another instance took them over.', () => cluster.movedAway)
+    following('cluster_heartbeat_failures_total', 'Heartbeats to Redis that failed.', () => cluster.heartbeatFailures)
+  }
   const started = counter('sessions_started_total', 'Sessions started.')
   const ended = counter('sessions_ended_total', 'Sessions ended, by reason (stopped by the sharer, or expired when idle).', ['reason'])
   const audioIn = counter('audio_received_bytes_total',
@@ -201,12 +252,13 @@ const metrics: FastifyPluginAsync = async (app) => {
   const latency = new LatencyWindow(LATENCY_WINDOW_SECONDS)
   const apiPrefix = `${app.config.basePath}/api/`
   const series = new Map<string, RouteSeries>()
-  const seriesOf = (route: string | undefined, method: string): RouteSeries => {
-    const key = `${method} ${route ?? ''}`
+  const seriesOf = (route: string | undefined, method: string, held: boolean): RouteSeries => {
+    const key = `${method} ${route ?? ''}${held ? HELD_SUFFIX : ''}`
     let found = series.get(key)
     if (found === undefined) {
-      const label = route ?? UNMATCHED_ROUTE
-      found = { byClass: [], api: route !== undefined && route.startsWith(apiPrefix), route: label, method }
+      const label = route === undefined ? UNMATCHED_ROUTE : held ? route + HELD_SUFFIX : route
+      // A held long-poll is not in /health's response times either: they would report the wait.
+      found = { byClass: [], api: route !== undefined && route.startsWith(apiPrefix) && !held, route: label, method }
       series.set(key, found)
     }
     return found
@@ -217,7 +269,7 @@ const metrics: FastifyPluginAsync = async (app) => {
   app.addHook('onResponse', (request, reply, done) => {
     const ms = reply.elapsedTime
     const status = reply.statusCode
-    const s = seriesOf(request.routeOptions.url, request.method)
+    const s = seriesOf(request.routeOptions.url, request.method, request.longPollHeld)
     const cls = Math.min(4, Math.max(0, Math.floor(status / 100) - 1))
     let child = s.byClass[cls]
     if (child === undefined) {
@@ -246,5 +298,5 @@ const metrics: FastifyPluginAsync = async (app) => {
 export default fp(metrics, {
   name: 'metrics',
   fastify: '5.x',
-  dependencies: ['config', 'session-registry', 'error-handler']
+  dependencies: ['config', 'session-registry', 'error-handler', 'push']
 })

@@ -16,6 +16,10 @@ declare module 'fastify' {
       waiters: LongPollWaiters
     }
   }
+  interface FastifyRequest {
+    /** This request was held as a long-poll: its duration is mostly waiting, not work (metrics tell it apart). */
+    longPollHeld: boolean
+  }
 }
 
 /** How often push listeners are re-counted as listening and a changed listener count is announced. */
@@ -34,6 +38,7 @@ const push: FastifyPluginAsync = async (app) => {
   }, app.log.child({ plugin: 'push' }))
   const waiters = new LongPollWaiters(options.maxHeldPolls)
   app.decorate('push', { hub, waiters })
+  app.decorateRequest('longPollHeld', false)
 
   const { events } = app.sessions
   const onAudio = (session: ShareSession) => waiters.wake(session.id, 'audio')

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthResponse } from '../src/schemas/health.js'
+import { Tag } from '../src/schemas/tags.js'
 
 const MB = 1024 * 1024
 const toMb = (bytes: number) => Math.round((bytes / MB) * 10) / 10
@@ -14,7 +15,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     // Answered even while the server sheds load (a liveness probe that failed then would restart a busy server).
     config: { pressureHandler: () => undefined },
-    schema: { summary: 'Liveness and load', response: { 200: HealthResponse } }
+    schema: { tags: [Tag.operators], summary: 'Liveness and load', response: { 200: HealthResponse } }
   }, async () => {
     const memory = process.memoryUsage()
     return {

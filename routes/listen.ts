@@ -5,6 +5,7 @@ import { errorResponses } from '../src/schemas/common.js'
 import { DomainError } from '../src/errors.js'
 import { ICON_SVG, joinPage, playerPage, type PageAssets } from '../src/listen-page/listen-page.js'
 import { defaultWebDir, loadWebAssets } from '../src/listen-page/web-assets.js'
+import { Tag } from '../src/schemas/tags.js'
 
 export interface ListenOptions {
   /** Where the built page lives; default dist/web of this project. */
@@ -59,7 +60,7 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   }
 
   app.get('/listen', {
-    schema: { summary: 'The listener page: a form for the share code and listen key', querystring: JoinQuery, response: { 200: Html, ...errorResponses } }
+    schema: { tags: [Tag.listenerPage], summary: 'The listener page: a form for the share code and listen key', querystring: JoinQuery, response: { 200: Html, ...errorResponses } }
   }, async (request, reply) => {
     const page = assets()
     const { code, key } = request.query
@@ -75,20 +76,21 @@ const listen: FastifyPluginAsyncTypebox<ListenOptions> = async (app, options) =>
   })
 
   app.get('/listen/:sessionId', {
-    schema: { summary: 'The listener page for one share (`?key=` holds the listen key)', params: PageParams, response: { 200: Html, ...errorResponses } }
+    schema: { tags: [Tag.listenerPage], summary: 'The listener page for one share (`?key=` holds the listen key)', params: PageParams, response: { 200: Html, ...errorResponses } }
   }, async (_request, reply) => {
     // The page checks the id and the key itself and shows a clear message for a bad one.
     return reply.type('text/html; charset=utf-8').header('cache-control', HTML_CACHE).send(playerPage(assets()))
   })
 
   app.get('/listen/icon.svg', {
-    schema: { summary: 'The page icon', response: { 200: Type.String({ description: 'image/svg+xml' }) } }
+    schema: { tags: [Tag.listenerPage], summary: 'The page icon', response: { 200: Type.String({ description: 'image/svg+xml' }) } }
   }, async (_request, reply) => {
     return reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').send(ICON_SVG)
   })
 
   app.get('/listen/assets/:file', {
     schema: {
+      tags: [Tag.listenerPage],
       summary: 'The listener page\'s scripts and styles (content-hashed names)',
       params: AssetParams,
       response: { 200: Type.Unsafe<Buffer>({ description: 'the file' }), 304: Type.Null(), ...errorResponses }

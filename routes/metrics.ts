@@ -4,6 +4,7 @@ import { errorResponses } from '../src/schemas/common.js'
 import { CredentialError, DomainError } from '../src/errors.js'
 import { isPrivateAddress } from '../src/auth/private-address.js'
 import { BearerVerifier } from '../src/auth/bearer.js'
+import { Tag } from '../src/schemas/tags.js'
 
 /** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
 const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
@@ -16,6 +17,7 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
     // Scraped even while the server sheds load: that is when the figures matter most.
     config: { pressureHandler: () => undefined },
     schema: {
+      tags: [Tag.operators],
       summary: 'Prometheus metrics (text exposition format)',
       description: 'Without METRICS_TOKEN, open to loopback and private addresses only; with it, it needs `Authorization: Bearer <METRICS_TOKEN>` from any address.',
       ...(verifier === undefined ? {} : { security: [{ metricsToken: [] }] }),

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildApp } from '../app.js'
+import { buildApp, processLogger } from '../app.js'
 import { build, CLIENT_HEADERS, errorShape, startSession, testConfig } from './helper.js'
 import { until } from './push/push-helper.js'
 
@@ -107,4 +107,19 @@ t.test('while the server closes, a held long-poll is answered and a new request 
   t.equal(res.headers.get('connection'), 'close')
   resume()
   await closing
+})
+
+t.test('the process log is pretty only on a terminal outside production, and only when the pretty printer is installed', (t) => {
+  let resolved = 0
+  const installed = () => { resolved++; return '/somewhere/pino-pretty/index.js' }
+  const pretty = processLogger({ stdoutIsTTY: true, nodeEnv: undefined, resolvePrettyPrinter: installed })
+  t.match(pretty, { transport: { target: '/somewhere/pino-pretty/index.js', options: { colorize: true } } }, 'a terminal: pino-pretty as a transport')
+  t.match(processLogger({ stdoutIsTTY: true, nodeEnv: 'development', resolvePrettyPrinter: installed }), { transport: Object })
+  t.equal(resolved, 2)
+  t.equal(processLogger({ stdoutIsTTY: false, nodeEnv: undefined, resolvePrettyPrinter: installed }), undefined, 'a pipe or a file: JSON')
+  t.equal(processLogger({ stdoutIsTTY: true, nodeEnv: 'production', resolvePrettyPrinter: installed }), undefined, 'production: JSON, even on a terminal')
+  t.equal(resolved, 2, 'the pretty printer is not even looked up then')
+  t.equal(processLogger({ stdoutIsTTY: true, nodeEnv: undefined, resolvePrettyPrinter: () => undefined }), undefined,
+    'not installed (the production image has no development dependencies): JSON')
+  t.end()
 })

@@ -1,6 +1,10 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { assertBuilt, listeningUrl, spawnBuiltServer as run } from './built-server.js'
+import { readFileSync } from 'node:fs'
+import { assertBuilt, BUILT_SERVER, listeningUrl, spawnBuiltServer as run } from './built-server.js'
+import { findBinary } from './system-binary.js'
+import { waitForOutput } from '../bench/lib/proc.js'
 
 t.before(assertBuilt)
 
@@ -24,6 +28,9 @@ t.test('npm start with no settings: generated token printed once, it works, SIGT
   const [code] = await once(r.child, 'exit')
   t.equal(code, 0)
   t.match(r.stdout(), /"msg":"shutdown complete"/)
+  const lines = r.stdout().trim().split('\n')
+  t.ok(lines.length >= 3 && lines.every((line) => typeof JSON.parse(line).msg === 'string'),
+    'stdout is not a terminal: the log is JSON, one object a line, although NODE_ENV is not production')
 })
 
 t.test('NODE_ENV=production without BEARER_TOKEN refuses to start with a clear message', async (t) => {
@@ -68,4 +75,50 @@ t.test('SIGTERM lets an in-flight request finish', async (t) => {
   t.ok(lines.length > 0)
   const isJson = (line: string) => { try { JSON.parse(line); return true } catch { return false } }
   t.same(lines.filter((line) => !isJson(line)), [], 'every stdout line is a JSON log line')
+})
+
+// A pseudo-terminal for the server's stdout, as when a person runs `npm start` in a shell: util-linux's
+// `script` runs the command on one and copies what it prints to our pipe.
+const script = findBinary('script', 'util-linux')
+// eslint-disable-next-line no-control-regex -- colour codes start with ESC; they are what is stripped
+const ANSI = /\x1b\[[0-9;]*m/g
+
+/** The built server on a terminal; resolves with its URL, its process id and everything it printed so far. */
+async function runOnTerminal (t: Test, env: Record<string, string>) {
+  const child = spawn(script.path, ['-qfec', 'exec "$NODE" "$SERVER"', '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '', SHELL: '/bin/sh', NODE: process.execPath, SERVER: BUILT_SERVER, HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => { out += d })
+  child.stderr!.resume()
+  t.teardown(() => { child.kill('SIGKILL') })
+  const url = (await waitForOutput(child, /Server listening at (http:\/\/127\.0\.0\.1:\d+)/, 'server on a terminal'))[1]!
+  // `exec`: the server is the one child of `script`.
+  const pid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim())
+  return { child, url, pid, text: () => out.replace(ANSI, '').replace(/\r/g, '') }
+}
+
+t.test('on a terminal the log is pretty-printed, secrets still redacted; the last lines reach it on shutdown', { skip: script.skip }, async (t) => {
+  const server = await runOnTerminal(t, { BEARER_TOKEN: 'terminal-token', LOG_LEVEL: 'trace' })
+  const status = await fetch(`${server.url}/api/share/123456/status?key=listen-key-xyz`, { headers: { authorization: 'Bearer wrong-token-xyz' } })
+  t.equal(status.status, 401)
+  process.kill(server.pid, 'SIGTERM')
+  const [code] = await once(server.child, 'exit')
+  t.equal(code, 0, 'SIGTERM: exit 0')
+  const text = server.text()
+  t.match(text, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: Server listening at http:\/\/127\.0\.0\.1:\d+$/m, 'a time, the level and the message on one line')
+  t.match(text, /^\[[\d:.]+\] INFO: shutdown complete$/m, 'written before the process exited')
+  t.notMatch(text, /^\{"level"/m, 'no JSON line')
+  t.match(text, /^\[[\d:.]+\] WARN: authentication failed\n {4}reqId: "req-1"$/m, 'fields on their own lines under the message')
+  t.notMatch(text, /wrong-token-xyz|terminal-token|listen-key-xyz/, 'no token or listen key')
+})
+
+t.test('on a terminal with NODE_ENV=production the log stays JSON', { skip: script.skip }, async (t) => {
+  const server = await runOnTerminal(t, { BEARER_TOKEN: 'x', NODE_ENV: 'production' })
+  process.kill(server.pid, 'SIGTERM')
+  await once(server.child, 'exit')
+  const lines = server.text().trim().split('\n')
+  t.ok(lines.some((line) => /"msg":"Server listening at/.test(line)))
+  t.ok(lines.every((line) => typeof JSON.parse(line).msg === 'string'), 'every line is a JSON log object')
 })

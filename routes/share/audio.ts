@@ -12,6 +12,7 @@ import { useJsonBodies } from '../../plugins/json-body.js'
 import { parseAudioBodyFast } from '../../src/session/audio-body.js'
 import { pollOpusJson } from '../../src/opus/opus-rest.js'
 import { opusWaitKey } from '../../plugins/opus.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 const audio: FastifyPluginAsyncTypebox = async (app) => {
   // In this plugin's context only: the audio body's `data` is read straight from the bytes when it can be.
@@ -21,7 +22,8 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: AUDIO_BODY_LIMIT,
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'audio-write') },
     schema: {
-      summary: 'Send one chunk of float32 PCM (sharer)',
+      tags: [Tag.sharer],
+      summary: 'Send one chunk of float32 PCM',
       params: SessionParams,
       body: AudioBody,
       response: { 200: AudioAck, ...errorResponses }
@@ -34,7 +36,8 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/audio', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'Chunks newer than `since`, oldest first, at most 10, as PCM or (codec=opus) Opus; with waitMs a long-poll (receiver)',
+      tags: [Tag.receiver],
+      summary: 'Chunks newer than `since`, oldest first, at most 10, as PCM or (codec=opus) Opus; with waitMs a long-poll',
       params: SessionParams,
       querystring: AudioQuery,
       response: { 200: AudioChunks, 204: Type.Null({ description: 'nothing newer than since' }), ...errorResponses }
@@ -53,6 +56,7 @@ const audio: FastifyPluginAsyncTypebox = async (app) => {
       if (held === undefined) {
         throw new DomainError('SERVICE_UNAVAILABLE', 'Too many long-polls are held; retry, or poll without waitMs', { retryAfterSeconds: 1 })
       }
+      request.longPollHeld = true
       const hungUp = () => held.cancel()
       reply.raw.once('close', hungUp)
       const reason = await held.done

@@ -4,11 +4,13 @@ import { StatusResponse, StopResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { DomainError } from '../../src/errors.js'
 import { receiverKey } from '../../plugins/client-identity.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/stop', {
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'stop') },
     schema: {
+      tags: [Tag.sharer],
       summary: 'Stop a sharing session',
       params: SessionParams,
       response: { 200: StopResponse, ...errorResponses }
@@ -21,6 +23,7 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/status', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
+      tags: [Tag.receiver],
       summary: 'Check whether a session is live',
       params: SessionParams,
       response: { 200: StatusResponse, 404: InactiveErrorResponse, ...errorResponses }

@@ -4,13 +4,15 @@ import { METADATA_BODY_LIMIT, MetadataAck, MetadataBody, MetadataResponse } from
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { receiverKey } from '../../plugins/client-identity.js'
 import { sendSerialisedJson } from '../reply.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 const metadata: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/metadata', {
     bodyLimit: METADATA_BODY_LIMIT,
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'metadata-write') },
     schema: {
-      summary: 'Send the current song, progress, lyrics and cover (sharer)',
+      tags: [Tag.sharer],
+      summary: 'Send the current song, progress, lyrics and cover',
       params: SessionParams,
       body: MetadataBody,
       response: { 200: MetadataAck, ...errorResponses }
@@ -23,7 +25,8 @@ const metadata: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/metadata', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'Latest metadata (receiver)',
+      tags: [Tag.receiver],
+      summary: 'Latest metadata',
       params: SessionParams,
       response: { 200: MetadataResponse, ...errorResponses }
     }

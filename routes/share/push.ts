@@ -12,6 +12,7 @@ import { SendGate, type PushListener } from '../../src/push/push-hub.js'
 import { answerClockPing, CloseCode, closeSocket, SseStream, WavStream, WsReceiver, WsSharer } from '../../src/push/push-listeners.js'
 import { OggStream, WsOpusReceiver } from '../../src/push/opus-listeners.js'
 import type { ShareSession } from '../../src/session/session.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 /** Last-Event-ID as a number, or undefined for anything else (then the stream starts from a snapshot). */
 function lastEventId (header: string | string[] | undefined): number | undefined {
@@ -69,6 +70,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     exposeHeadRoute: false,
     config: receiving,
     schema: {
+      tags: [Tag.push],
       summary,
       params: SessionParams,
       querystring: KeyQuery,
@@ -89,6 +91,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     url: '/:sessionId/ws',
     config: receiving,
     schema: {
+      tags: [Tag.push],
       summary: 'WebSocket: receive (JSON events + binary audio frames) or, with role=sharer, send',
       params: SessionParams,
       querystring: WsQuery,
@@ -136,14 +139,14 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status and ended (receiver)', 'text/event-stream',
+  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status and ended', 'text/event-stream',
     'an endless event stream: `metadata`, `status` and `ended` events with `id:` lines, a comment heartbeat every 15 s'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
     hijack(reply, (headers) => new SseStream(reply.raw, session.id, nextTrackerKey(), hub, sendBufferBytes, headers))
       .start(session, lastEventId(request.headers['last-event-id']), Date.now())
   })
 
-  app.get('/:sessionId/stream.wav', endless('The session\'s audio as an endless 16-bit WAV stream, for any player (receiver)', 'audio/wav',
+  app.get('/:sessionId/stream.wav', endless('The session\'s audio as an endless 16-bit WAV stream, for any player', 'audio/wav',
     'an endless RIFF/WAVE stream of 16-bit PCM at the session\'s rate and channels'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
     hijack(reply, (headers) => new WavStream(reply.raw, session.id, nextTrackerKey(), hub, gateFor(session.id, 'wav'), headers))
@@ -164,7 +167,8 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/art/:hash', {
     config: receiving,
     schema: {
-      summary: 'Cover art by content hash, as push metadata events link it (receiver)',
+      tags: [Tag.push],
+      summary: 'Cover art by content hash, as push metadata events link it',
       params: ArtParams,
       querystring: KeyQuery,
       response: { 200: Type.Unsafe<Buffer>({ description: 'the cover, image/jpeg' }), 304: Type.Null(), ...errorResponses }

@@ -4,13 +4,15 @@ import { SessionList, SessionListQuery } from '../../src/schemas/sessions-list.j
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { listInstanceSessions } from '../../src/session/session-list.js'
 import { listClusterSessions } from '../../src/cluster/cluster-sessions.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 /** For operators: every active and recently ended session, a page at a time. */
 const sessions: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/sessions', {
     config: { rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'List active and recently ended sessions (operators)',
+      tags: [Tag.operators],
+      summary: 'List active and recently ended sessions',
       querystring: SessionListQuery,
       response: { 200: SessionList, ...errorResponses }
     }

@@ -3,12 +3,14 @@ import { errorResponses } from '../../src/schemas/common.js'
 import { StartBody, StartResponse } from '../../src/schemas/share.js'
 import { rateLimitFor } from '../../plugins/rate-limit.js'
 import { newSharerKey } from '../../src/session/sharer-binding.js'
+import { Tag } from '../../src/schemas/tags.js'
 
 const start: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/start', {
     // claimsSessionId: with the Redis snapshot on, the id is claimed in Redis (SET NX) before the start.
     config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start'), claimsSessionId: true },
     schema: {
+      tags: [Tag.sharer],
       summary: 'Start a sharing session',
       body: StartBody,
       response: { 200: StartResponse, ...errorResponses }

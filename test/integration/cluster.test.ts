@@ -1,42 +1,26 @@
 import t, { type Test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS, TOKEN } from '../helper.js'
+import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS } from '../helper.js'
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
-import { redisBinary } from '../redis-server.js'
-import { findBinary } from '../system-binary.js'
 import { LocalCluster } from '../../bench/lib/cluster.js'
-import { assertBuilt, BUILT_SERVER } from '../built-server.js'
+import { assertBuilt } from '../built-server.js'
+import { clusterSkip as skip, startCluster as startLocalCluster } from '../local-cluster.js'
 
-const haproxy = findBinary('haproxy', 'haproxy')
-const skip = redisBinary.skip || haproxy.skip
 const CHUNK_EVERY_MS = 100
 const POLL_EVERY_MS = 80
 const FLUSH_MS = 50
 
 t.before(assertBuilt)
 
-async function startCluster (t: Test): Promise<LocalCluster> {
-  const cluster = await LocalCluster.start({
-    instances: 3,
-    serverScript: BUILT_SERVER,
-    redisBinary: redisBinary.path,
-    haproxyBinary: haproxy.path,
-    token: TOKEN,
-    env: {
-      REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
-      AUDIO_BUFFER_SECONDS: '30',
-      RATE_LIMIT_AUDIO_PER_SECOND: '100',
-      RATE_LIMIT_POLLS_PER_SECOND: '100',
-      RATE_LIMIT_METADATA_PER_SECOND: '100',
-      // A 503 because the shared 2-core machine lagged says nothing about the cluster.
-      MAX_EVENT_LOOP_DELAY_MS: '0'
-    }
-  })
-  t.teardown(() => cluster.stop())
-  return cluster
-}
+const startCluster = (t: Test): Promise<LocalCluster> => startLocalCluster(t, {
+  REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
+  AUDIO_BUFFER_SECONDS: '30',
+  RATE_LIMIT_AUDIO_PER_SECOND: '100',
+  RATE_LIMIT_POLLS_PER_SECOND: '100',
+  RATE_LIMIT_METADATA_PER_SECOND: '100'
+})
 
 const ids = (n: number) => {
   const base = 100_000 + Math.floor(Math.random() * 800_000)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import type { App } from '../../app.js'
 import { AudioBody, MetadataBody, StartBody } from '../../src/schemas/share.js'
+import { ROLE_TAGS } from '../../src/schemas/tags.js'
 import { build, CLIENT_HEADERS, clientChunk, JSON_HEADERS, startSession } from '../helper.js'
 
 type Operation = {
@@ -9,8 +10,14 @@ type Operation = {
   requestBody?: { content: Record<string, { schema: { required?: string[] } }> }
   responses: Record<string, { description: string, content?: Record<string, { schema: object, examples?: Record<string, { value: { code: string } }> }> }>
   security?: Array<Record<string, string[]>>
+  tags?: string[]
 }
-type Doc = { openapi: string, paths: Record<string, Record<string, Operation>>, components: { securitySchemes: Record<string, object> } }
+type Doc = {
+  openapi: string
+  paths: Record<string, Record<string, Operation>>
+  components: { securitySchemes: Record<string, object> }
+  tags?: Array<{ name: string, description?: string }>
+}
 
 /** Every (method, path) the app serves, read from Fastify's own route tree (not from the document). */
 function routesOf (app: App): Array<{ method: string, path: string }> {
@@ -153,4 +160,33 @@ t.test('with load shedding on, every route but /health and /metrics documents 50
   t.match(doc.paths['/api/share/sessions']!.get!.responses['503']!.description, 'OVERLOADED')
   t.notMatch(doc.paths['/health']!.get!.responses['503']!.description, 'OVERLOADED')
   t.notMatch(doc.paths['/metrics']!.get!.responses['503']!.description, 'OVERLOADED')
+})
+
+t.test('routes are grouped by role: each documented route has exactly one role tag, and every role is described', async (t) => {
+  const app = await build(t, { METRICS_TOKEN: 'scrape' })
+  const roles = ROLE_TAGS.map((tag) => tag.name)
+  t.same(roles, ['sharer', 'receiver', 'push', 'listener page', 'operators'])
+  const byTag = new Map<string, string[]>()
+  for (const url of ['/openapi.json', '/docs/json']) {
+    const doc = await documentOf(app, url)
+    t.same(doc.tags, ROLE_TAGS, `${url} lists the role tags, in order, each with its description`)
+    t.ok(doc.tags!.every((tag) => (tag.description ?? '').length > 20), `${url}: every tag is described`)
+    byTag.clear()
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(operations)) {
+        const route = `${method.toUpperCase()} ${path}`
+        t.equal(op.tags?.length, 1, `${route}: exactly one tag (${(op.tags ?? []).join(', ')})`)
+        t.ok(roles.includes(op.tags?.[0] as typeof roles[number]), `${route}: a role tag`)
+        byTag.set(op.tags?.[0] ?? '', [...(byTag.get(op.tags?.[0] ?? '') ?? []), route])
+      }
+    }
+  }
+  t.same([...byTag.keys()].sort(), [...roles].sort(), 'every role has routes')
+  t.same(byTag.get('sharer')!.sort(), [
+    'POST /api/share/start', 'POST /api/share/{sessionId}/audio', 'POST /api/share/{sessionId}/metadata', 'POST /api/share/{sessionId}/stop'
+  ].sort(), 'the sharer\'s routes are the four the desktop app sends on')
+  t.same(byTag.get('receiver')!.sort(), [
+    'GET /api/share/{sessionId}/audio', 'GET /api/share/{sessionId}/metadata', 'GET /api/share/{sessionId}/status'
+  ].sort(), 'the receiver\'s routes are the three it polls')
+  t.same(byTag.get('operators')!.sort(), ['GET /api/share/sessions', 'GET /health', 'GET /metrics'])
 })

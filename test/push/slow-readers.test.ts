@@ -26,6 +26,9 @@ t.test('stream.wav: a reader that stops reading has frames dropped, then is let 
   }
   t.equal(app.push.hub.stats.slowDisconnects, 1, 'the paused reader was let go')
   t.ok(app.push.hub.stats.droppedFrames >= 5, `frames were dropped for it first (${app.push.hub.stats.droppedFrames})`)
+  const scrape = (await app.inject({ url: '/metrics' })).body
+  t.match(scrape, /^musicshare_push_slow_disconnects_total 1$/m, 'the disconnect is in /metrics')
+  t.match(scrape, new RegExp(`^musicshare_push_dropped_frames_total ${app.push.hub.stats.droppedFrames}$`, 'm'), 'and every dropped frame')
   t.equal(app.push.hub.listenerCount('123456'), 1, 'only the reading listener is left')
   await until(() => fastBytes === 44 + seq * 88_200, 'the reading listener got the header and every chunk')
   t.pass(`${seq} chunks reached the reading listener`)

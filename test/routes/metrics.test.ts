@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap'
 import type { App } from '../../app.js'
-import { build, CLIENT_HEADERS, clientChunk, clientMetadata, JSON_HEADERS, startSession, TOKEN } from '../helper.js'
+import { build, CLIENT_HEADERS, clientChunk, clientMetadata, eventually, JSON_HEADERS, sine, startSession, TOKEN } from '../helper.js'
+import { PrivateRedis, redisBinary } from '../redis-server.js'
+import { listen, openStream, postAudio, startOver, until } from '../push/push-helper.js'
 
 /** Every sample of a Prometheus text exposition: `name{labels} value`. */
 function parse (text: string) {
@@ -321,4 +323,95 @@ t.test('without METRICS_TOKEN only loopback and private addresses may scrape; wi
   t.equal((await locked.inject({ method: 'GET', url: '/metrics', remoteAddress, headers: { authorization: 'Bearer scrape-secret' } })).statusCode, 200,
     'the token opens it from a public address')
   t.equal((await locked.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode, 401, 'and is needed from loopback too')
+})
+
+t.test('the limits an instance runs with are exported, for alerts to compare against', async (t) => {
+  const app = await build(t, { MAX_SESSIONS: '7', MAX_HEAP_USED_MB: '300' })
+  const m = await scrape(app)
+  t.equal(m.value('musicshare_max_sessions'), 7)
+  t.equal(m.value('musicshare_max_heap_used_bytes'), 300 * 1024 * 1024)
+  const off = await scrape(await build(t, { MAX_HEAP_USED_MB: '0' }))
+  t.equal(off.value('musicshare_max_heap_used_bytes'), 0, '0 when heap shedding is off')
+})
+
+t.test('push: open connections and held long-polls are gauges; frames dropped for slow listeners and their disconnects are counted', async (t) => {
+  const app = await build(t)
+  const base = await listen(app)
+  await startOver(base)
+  let m = await scrape(app)
+  for (const n of ['musicshare_push_connections', 'musicshare_long_polls_held', 'musicshare_push_dropped_frames_total', 'musicshare_push_slow_disconnects_total']) {
+    t.equal(m.value(n), 0, `${n} starts at 0`)
+  }
+  const stream = await openStream(`${base}/api/share/123456/stream.wav`)
+  t.teardown(() => stream.req.destroy())
+  const held = fetch(`${base}/api/share/123456/audio?since=-1&waitMs=5000`, { headers: CLIENT_HEADERS })
+  await until(() => app.push.hub.connections === 1 && app.push.waiters.held === 1, 'a stream attached and a long-poll held')
+  m = await scrape(app)
+  t.equal(m.value('musicshare_push_connections'), 1)
+  t.equal(m.value('musicshare_long_polls_held'), 1)
+
+  // The hub's running totals (test/push/slow-readers.test.ts makes them with a real paused reader).
+  app.push.hub.stats.droppedFrames += 41
+  app.push.hub.stats.slowDisconnects += 1
+  m = await scrape(app)
+  t.equal(m.value('musicshare_push_dropped_frames_total'), 41)
+  t.equal(m.value('musicshare_push_slow_disconnects_total'), 1)
+  app.push.hub.stats.droppedFrames += 4
+  m = await scrape(app)
+  t.equal(m.value('musicshare_push_dropped_frames_total'), 45, 'a counter follows the total, not each scrape\'s delta')
+  t.equal(m.value('musicshare_push_slow_disconnects_total'), 1)
+
+  await postAudio(base, 0, sine(22050))
+  t.equal((await held).status, 200, 'the long-poll was answered')
+  const answered = await fetch(`${base}/api/share/123456/audio?since=-1&waitMs=5000`, { headers: { ...CLIENT_HEADERS, 'x-client-id': 'receiver-two-0002' } })
+  t.equal(answered.status, 200, 'a long-poll with a chunk buffered is answered at once')
+  await answered.arrayBuffer()
+  m = await scrape(app)
+  const count = (route: string) => m.value('musicshare_http_request_duration_seconds_count', { route, method: 'GET', status_class: '2xx' })
+  t.equal(count('/api/share/:sessionId/audio (held)'), 1, 'the held long-poll has its own route label: its duration is the wait')
+  t.equal(count('/api/share/:sessionId/audio'), 1, 'one answered at once is an ordinary poll')
+  const health = (await app.inject({ url: '/health' })).json() as { responseTimes: { requests: number } }
+  t.equal(health.responseTimes.requests, 3, '/health\'s response times leave the held one out (start, audio POST, the quick poll)')
+})
+
+t.test('without REDIS_URL there is no Redis or cluster series at all', async (t) => {
+  const m = await scrape(await build(t))
+  t.notMatch(m.text, /musicshare_(redis|cluster)_/)
+})
+
+t.test('with REDIS_URL: the snapshot is up, flushes are counted, an outage shows; takeovers are counted on the instance that takes over', { skip: redisBinary.skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  // Flushes are driven by the test.
+  const env = { REDIS_URL: redis.url, REDIS_FLUSH_INTERVAL_MS: '10000' }
+  const a = await build(t, { ...env, INSTANCE_ID: 'node-a' })
+  const b = await build(t, { ...env, INSTANCE_ID: 'node-b' })
+  let m = await scrape(a)
+  t.equal(m.value('musicshare_redis_up'), 1)
+  for (const n of ['musicshare_redis_outages_total', 'musicshare_redis_flush_failures_total', 'musicshare_cluster_takeovers_total',
+    'musicshare_cluster_takeovers_from_live_total', 'musicshare_cluster_sessions_moved_away_total', 'musicshare_cluster_heartbeat_failures_total']) {
+    t.equal(m.value(n), 0, `${n} starts at 0`)
+  }
+
+  await startSession(a)
+  t.equal((await a.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(0) })).statusCode, 200)
+  t.equal((await scrape(a)).value('musicshare_redis_pending_sessions'), 1, 'the session waits for the next flush')
+  await a.redisSnapshot!.tick()
+  m = await scrape(a)
+  t.equal(m.value('musicshare_redis_flushes_total'), a.redisSnapshot!.stats.flushes)
+  t.ok(m.value('musicshare_redis_flushes_total')! >= 1)
+  t.equal(m.value('musicshare_redis_pending_sessions'), 0)
+  t.ok(m.value('musicshare_redis_last_flush_seconds')! > 0, 'the last flush took some time')
+
+  // B is asked for A's session (a rebalance): B takes it over from a live instance, A drops it at its next write.
+  t.equal((await b.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })).statusCode, 200)
+  m = await scrape(b)
+  t.equal(m.value('musicshare_cluster_takeovers_total'), 1)
+  t.equal(m.value('musicshare_cluster_takeovers_from_live_total'), 1)
+  t.equal((await a.inject({ method: 'POST', url: '/api/share/123456/audio', headers: JSON_HEADERS, payload: clientChunk(1) })).statusCode, 200)
+  await a.redisSnapshot!.tick()
+  t.equal((await scrape(a)).value('musicshare_cluster_sessions_moved_away_total'), 1)
+
+  await redis.stop()
+  await eventually(async () => (await scrape(a)).value('musicshare_redis_up') === 0 || undefined, 'redis_up 0 once Redis is gone')
+  t.equal((await scrape(a)).value('musicshare_redis_outages_total'), 1, 'one outage')
 })
