@@ -86,4 +86,4 @@ const opus: FastifyPluginAsync = async (app) => {
   })
 }
 
-export default fp(opus, { name: 'opus', fastify: '5.x', dependencies: ['config', 'session-registry', 'health-checks', 'metrics', 'push'] })
+export default fp(opus, { name: 'opus', fastify: '5.x', dependencies: ['config', 'session-registry', 'health-checks', 'push', 'metrics'] })

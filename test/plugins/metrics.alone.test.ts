@@ -40,21 +40,31 @@ t.test('counts sessions from registry events and errors from the error handler\'
   t.match(app.metrics!.latency.summary(Date.now()), { requests: 2, errors: 1 }, '/api routes feed the latency window')
 })
 
+/** The registry listeners of everything but metrics (its dependency push listens too). */
+async function othersListening (t: Parameters<typeof alone>[0]) {
+  const app = await build(t, { METRICS_ENABLED: 'false' })
+  const counts = new Map(EVENTS.map((event) => [event, app.sessions.events.listenerCount(event)]))
+  await app.close()
+  return counts
+}
+
 t.test('closing removes its registry listeners and clears its metrics', async (t) => {
+  const others = await othersListening(t)
   const app = await build(t)
   const { events } = app.sessions
-  for (const event of EVENTS) t.equal(events.listenerCount(event), 1, `listening to '${event}' while open`)
+  for (const event of EVENTS) t.equal(events.listenerCount(event), others.get(event)! + 1, `listening to '${event}' while open`)
   const registry = app.metrics!.registry
   await app.close()
   for (const event of EVENTS) t.equal(events.listenerCount(event), 0, `no '${event}' listener left after close`)
   t.same(registry.getMetricsAsArray(), [])
 })
 
-t.test('METRICS_ENABLED=false: app.metrics is null and nothing listens', async (t) => {
+t.test('METRICS_ENABLED=false: app.metrics is null and it listens to nothing', async (t) => {
   const app = await build(t, { METRICS_ENABLED: 'false' })
   t.equal(app.metrics, null)
-  for (const event of EVENTS) t.equal(app.sessions.events.listenerCount(event), 0)
+  // Only push (its dependency) listens, and only to what push needs: never to 'started', 'sent' or 'overflow'.
+  for (const event of ['started', 'sent', 'overflow'] as const) t.equal(app.sessions.events.listenerCount(event), 0)
 })
 
-t.test('declares config, session-registry and error-handler and fails without each',
-  (t) => assertDependencies(t, metrics, ['config', 'session-registry', 'error-handler']))
+t.test('declares config, session-registry, error-handler and push and fails without each',
+  (t) => assertDependencies(t, metrics, ['config', 'session-registry', 'error-handler', 'push']))

@@ -28,4 +28,4 @@ t.test('app.opus is the hub; it reports in /health checks and /metrics, and lets
 })
 
 t.test('declares its dependencies and fails without each',
-  (t) => assertDependencies(t, opus, ['config', 'session-registry', 'health-checks', 'metrics', 'push']))
+  (t) => assertDependencies(t, opus, ['config', 'session-registry', 'health-checks', 'push', 'metrics']))
