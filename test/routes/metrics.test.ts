@@ -415,3 +415,11 @@ t.test('with REDIS_URL: the snapshot is up, flushes are counted, an outage shows
   await eventually(async () => (await scrape(a)).value('musicshare_redis_up') === 0 || undefined, 'redis_up 0 once Redis is gone')
   t.equal((await scrape(a)).value('musicshare_redis_outages_total'), 1, 'one outage')
 })
+
+t.test('behind a proxy the check reads the address the proxy saw, not a forged first X-Forwarded-For entry', async (t) => {
+  const app = await build(t, { TRUST_PROXY: 'true' })
+  const scrape = (forwardedFor: string) => app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } })
+  t.equal((await scrape('10.0.0.1, 203.0.113.9')).statusCode, 403, 'a public client that wrote a private address first is refused')
+  t.equal((await scrape('203.0.113.9')).statusCode, 403)
+  t.equal((await scrape('192.168.1.7')).statusCode, 200, 'a scraper on the private side of the proxy may')
+})
