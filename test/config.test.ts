@@ -92,9 +92,9 @@ t.test('connection limits and load shedding', async (t) => {
 })
 
 t.test('metrics: on and open by default; METRICS_TOKEN protects /metrics; METRICS_ENABLED turns them off', async (t) => {
-  t.same(loadConfig({ BEARER_TOKEN: 'x' }).metrics, { enabled: true, token: undefined })
+  t.same(loadConfig({ BEARER_TOKEN: 'x' }).metrics, { enabled: true, token: undefined, sessionLabels: false })
   t.same(loadConfig({ BEARER_TOKEN: 'x', METRICS_TOKEN: 'Bearer scrape', METRICS_ENABLED: 'false' }).metrics,
-    { enabled: false, token: 'scrape' })
+    { enabled: false, token: 'scrape', sessionLabels: false })
   t.equal(loadConfig({ BEARER_TOKEN: 'x', METRICS_TOKEN: 'scrape' }).metrics.token, 'scrape')
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_TOKEN: 'Bearer ' }), /METRICS_TOKEN/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', METRICS_ENABLED: 'maybe' }), /METRICS_ENABLED/)
