@@ -20,6 +20,7 @@ import openapi from './plugins/openapi.js'
 import push from './plugins/push.js'
 import healthChecks from './plugins/health-checks.js'
 import redisSnapshot from './plugins/redis-snapshot.js'
+import stats from './plugins/stats.js'
 import health from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import share from './routes/share/index.js'
@@ -88,6 +89,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
   if (config.redisUrl !== undefined) await app.register(redisSnapshot)
   await app.register(metrics)
+  await app.register(stats)
   await app.register(push)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
