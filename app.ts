@@ -25,6 +25,7 @@ import health from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import share from './routes/share/index.js'
 import listen from './routes/listen.js'
+import statsRoutes from './routes/stats.js'
 
 export interface BuildOptions {
   /** A pino logger configuration or instance; defaults to JSON at the configured level. */
@@ -102,6 +103,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     await root.register(health)
     await root.register(metricsRoute)
     await root.register(share, { prefix: '/api/share' })
+    await root.register(statsRoutes, { prefix: '/api/stats' })
     await root.register(listen, { webDir: options.webDir })
   }, { prefix: config.basePath })
 
