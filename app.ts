@@ -26,12 +26,13 @@ import metricsRoute from './routes/metrics.js'
 import share from './routes/share/index.js'
 import listen from './routes/listen.js'
 import statsRoutes from './routes/stats.js'
+import statsPage from './routes/stats-page.js'
 
 export interface BuildOptions {
   /** A pino logger configuration or instance; defaults to JSON at the configured level. */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
-  /** Where the built listener page lives (default dist/web). */
+  /** Where the built pages live (default dist/web). */
   webDir?: string
 }
 
@@ -105,6 +106,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     await root.register(share, { prefix: '/api/share' })
     await root.register(statsRoutes, { prefix: '/api/stats' })
     await root.register(listen, { webDir: options.webDir })
+    await root.register(statsPage, { webDir: options.webDir })
   }, { prefix: config.basePath })
 
   return app

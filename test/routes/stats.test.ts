@@ -33,6 +33,20 @@ t.test('STATS=off: no statistics routes, nothing recorded', async (t) => {
   const res = await get(app, '/api/stats/summary')
   t.equal(res.statusCode, 404)
   t.match(res.json(), errorShape('NOT_FOUND'))
+  t.equal((await get(app, '/stats', {})).statusCode, 404, 'no page either')
+})
+
+t.test('/stats is the page: no data in it, its script from the built assets, the strict CSP', async (t) => {
+  const { app } = await withStats(t)
+  const res = await get(app, '/stats', {})
+  t.equal(res.statusCode, 200)
+  t.match(res.headers['content-type'], /^text\/html/)
+  t.match(res.headers['content-security-policy'], /default-src 'none';\s*script-src 'self'/)
+  const script = /<script type="module" src="\/listen\/assets\/(stats-[A-Z0-9]+\.js)">/.exec(res.body)?.[1]
+  t.ok(script, 'the page names its hashed script')
+  const asset = await get(app, `/listen/assets/${script}`, {})
+  t.equal(asset.statusCode, 200)
+  t.match(asset.headers['content-type'], /javascript/)
 })
 
 t.test('the statistics API takes the bearer token or STATS_TOKEN, and checks its query', async (t) => {
