@@ -14,7 +14,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    name: 'sessions, song plays, listener visits and their daily totals',
+    name: 'sessions, song plays, listener visits and their running and daily totals',
     statements: [
       `CREATE TABLE stats_sessions (
         session_key TEXT PRIMARY KEY,
@@ -35,8 +35,11 @@ export const MIGRATIONS: readonly Migration[] = [
         title TEXT NOT NULL,
         artist TEXT NOT NULL,
         plays BIGINT NOT NULL DEFAULT 0,
-        listener_ms BIGINT NOT NULL DEFAULT 0
+        listener_ms BIGINT NOT NULL DEFAULT 0,
+        last_played_at BIGINT NOT NULL DEFAULT 0
       )`,
+      // Songs played in a period (which always ends now): those last played since its start.
+      'CREATE INDEX stats_songs_last_played ON stats_songs (last_played_at)',
       `CREATE TABLE stats_plays (
         session_key TEXT NOT NULL,
         started_at BIGINT NOT NULL,
@@ -67,7 +70,19 @@ export const MIGRATIONS: readonly Migration[] = [
         left_at BIGINT,
         PRIMARY KEY (session_key, listener, joined_at)
       )`,
-      'CREATE INDEX stats_visits_joined ON stats_visits (joined_at, listener)'
+      'CREATE INDEX stats_visits_joined ON stats_visits (joined_at, listener)',
+      // Unique listeners of a period: those last seen since its start; of a day: its distinct pseudonyms.
+      `CREATE TABLE stats_listeners (
+        listener TEXT PRIMARY KEY,
+        first_seen_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX stats_listeners_last_seen ON stats_listeners (last_seen_at)',
+      `CREATE TABLE stats_day_listeners (
+        day INTEGER NOT NULL,
+        listener TEXT NOT NULL,
+        PRIMARY KEY (day, listener)
+      )`
     ]
   }
 ]

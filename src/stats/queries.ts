@@ -4,7 +4,8 @@ import { DAY_MS, periodStartDay, type DayRow, type Period, type SessionPage, typ
 /**
  * The questions the statistics API asks, in SQL both databases answer alike. Song figures come from
  * the running totals (all time) and daily totals (a period), never from scanning every play, so they
- * stay fast however many plays there are; session figures scan the period's sessions by start time.
+ * stay fast however many plays there are; unique listeners come from each pseudonym's last sighting
+ * and its days; session figures scan the period's sessions by start time.
  */
 
 const MAX_DAYS = 366
@@ -35,11 +36,10 @@ export async function querySummary (db: SqlDriver, period: Period, now: number):
     FROM stats_sessions WHERE started_at >= $1`, [since])
   const [plays] = await db.all<Record<string, unknown>>(
     'SELECT sum(plays) AS plays, sum(listener_ms) AS listener_ms FROM stats_days WHERE day >= $1', [firstDay])
-  const [songs] = period === 'all'
-    ? await db.all<Record<string, unknown>>('SELECT count(*) AS songs FROM stats_songs')
-    : await db.all<Record<string, unknown>>('SELECT count(DISTINCT song_key) AS songs FROM stats_song_days WHERE day >= $1', [firstDay])
+  // A period always ends now: the songs and listeners in it are those last played or seen since its start.
+  const [songs] = await db.all<Record<string, unknown>>('SELECT count(*) AS songs FROM stats_songs WHERE last_played_at >= $1', [since])
   const [listeners] = await db.all<Record<string, unknown>>(
-    'SELECT count(DISTINCT listener) AS listeners FROM stats_visits WHERE joined_at >= $1', [since])
+    'SELECT count(*) AS listeners FROM stats_listeners WHERE last_seen_at >= $1', [since])
 
   // The daily series covers at most the last MAX_DAYS days, even for `all`.
   const seriesDay = Math.max(firstDay, Math.floor(now / DAY_MS) - (MAX_DAYS - 1))
@@ -62,8 +62,8 @@ export async function querySummary (db: SqlDriver, period: Period, now: number):
   for (const r of await db.all<Record<string, unknown>>('SELECT day, plays FROM stats_days WHERE day >= $1', [seriesDay])) {
     dayOf(r.day).plays = num(r.plays)
   }
-  for (const r of await db.all<Record<string, unknown>>(`SELECT joined_at / ${DAY_MS} AS day, count(DISTINCT listener) AS listeners
-    FROM stats_visits WHERE joined_at >= $1 GROUP BY joined_at / ${DAY_MS}`, [seriesSince])) {
+  for (const r of await db.all<Record<string, unknown>>(
+    'SELECT day, count(*) AS listeners FROM stats_day_listeners WHERE day >= $1 GROUP BY day', [seriesDay])) {
     dayOf(r.day).unique = num(r.listeners)
   }
   const series: DayRow[] = [...days.entries()].sort((a, b) => a[0] - b[0]).map(([day, d]) => ({

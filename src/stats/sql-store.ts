@@ -29,10 +29,11 @@ function batchStatements (driver: SqlDriver, batch: StatsBatch): Statement[] {
   for (const p of batch.plays) {
     const listenerMs = Math.round(p.listenerMs)
     out.push({
-      sql: `INSERT INTO stats_songs (song_key, title, artist, plays, listener_ms) VALUES ($1, $2, $3, $4, $5)
+      sql: `INSERT INTO stats_songs (song_key, title, artist, plays, listener_ms, last_played_at) VALUES ($1, $2, $3, $4, $5, $6)
         ON CONFLICT (song_key) DO UPDATE SET plays = stats_songs.plays + excluded.plays,
-          listener_ms = stats_songs.listener_ms + excluded.listener_ms`,
-      params: [p.songKey, p.title, p.artist, p.plays, listenerMs]
+          listener_ms = stats_songs.listener_ms + excluded.listener_ms,
+          last_played_at = ${max('stats_songs.last_played_at', 'excluded.last_played_at')}`,
+      params: [p.songKey, p.title, p.artist, p.plays, listenerMs, p.startedAt]
     }, {
       sql: `INSERT INTO stats_plays (session_key, started_at, song_key, ended_at, start_position_ms, total_ms, listener_ms)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -57,6 +58,13 @@ function batchStatements (driver: SqlDriver, batch: StatsBatch): Statement[] {
       sql: `INSERT INTO stats_visits (session_key, listener, joined_at, left_at) VALUES ($1, $2, $3, $4)
         ON CONFLICT (session_key, listener, joined_at) DO UPDATE SET left_at = COALESCE(excluded.left_at, stats_visits.left_at)`,
       params: [v.sessionKey, v.listener, v.joinedAt, v.leftAt]
+    }, {
+      sql: `INSERT INTO stats_listeners (listener, first_seen_at, last_seen_at) VALUES ($1, $2, $3)
+        ON CONFLICT (listener) DO UPDATE SET last_seen_at = ${max('stats_listeners.last_seen_at', 'excluded.last_seen_at')}`,
+      params: [v.listener, v.joinedAt, v.leftAt ?? v.joinedAt]
+    }, {
+      sql: 'INSERT INTO stats_day_listeners (day, listener) VALUES ($1, $2) ON CONFLICT (day, listener) DO NOTHING',
+      params: [Math.floor(v.joinedAt / DAY_MS), v.listener]
     })
   }
   return out

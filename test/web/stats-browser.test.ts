@@ -12,6 +12,7 @@ import { CLIENT_HEADERS, JSON_HEADERS, build, clientMetadata, eventually, startS
 import { browserBinary, launchChromium } from './chromium.js'
 import { DAY_MS, type PlayWrite, type SessionWrite, type VisitWrite } from '../../src/stats/store.js'
 import { songKey } from '../../src/stats/session-stats.js'
+import { seededRandom } from '../../bench/lib/random.js'
 // Declares window.musicShareStatsPage (this file is type-checked with the DOM library: test/web/tsconfig.json).
 import type { StatsPageState } from '../../web/stats/main.js'
 
@@ -22,10 +23,9 @@ const SONGS = [['Harbour Lights', 'The Quiet Tides'], ['Paper Planes at Dusk', '
   ['Saltwater Waltz', 'The Quiet Tides'], ['Neon Gardens', 'Kite Club'], ['Last Train North', 'Ada Vale'],
   ['Glasshouse', 'Mono Lake'], ['Copper Sky', 'Kite Club']] as const
 
-/** Thirty days of sessions, songs and listeners, the same every run (a small LCG, not Math.random). */
+/** Thirty days of sessions, songs and listeners, the same every run (a seeded generator, not Math.random). */
 function history (now: number) {
-  let seed = 7
-  const rand = () => { seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648; return seed / 2_147_483_648 }
+  const rand = seededRandom(7)
   const sessions: SessionWrite[] = []
   const plays: PlayWrite[] = []
   const visits: VisitWrite[] = []
