@@ -21,16 +21,19 @@ import push from './plugins/push.js'
 import opus from './plugins/opus.js'
 import healthChecks from './plugins/health-checks.js'
 import redisSnapshot from './plugins/redis-snapshot.js'
+import stats from './plugins/stats.js'
 import health from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import share from './routes/share/index.js'
 import listen from './routes/listen.js'
+import statsRoutes from './routes/stats.js'
+import statsPage from './routes/stats-page.js'
 
 export interface BuildOptions {
   /** A pino logger configuration or instance; defaults to JSON at the configured level. */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
-  /** Where the built listener page lives (default dist/web). */
+  /** Where the built pages live (default dist/web). */
   webDir?: string
 }
 
@@ -114,6 +117,7 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   // After push and the Redis snapshot: it reads their figures at scrape time.
   await app.register(metrics)
   await app.register(opus)
+  await app.register(stats)
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
 
@@ -125,7 +129,9 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     await root.register(health)
     await root.register(metricsRoute)
     await root.register(share, { prefix: '/api/share' })
+    await root.register(statsRoutes, { prefix: '/api/stats' })
     await root.register(listen, { webDir: options.webDir })
+    await root.register(statsPage, { webDir: options.webDir })
   }, { prefix: config.basePath })
 
   return app

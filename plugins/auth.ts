@@ -5,7 +5,7 @@ import { BearerVerifier } from '../src/auth/bearer.js'
 import { ListenKeys } from '../src/auth/listen-key.js'
 
 /** Which credential let a request in. */
-export type Credential = 'bearer' | 'listen-key'
+export type Credential = 'bearer' | 'listen-key' | 'stats-token'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,6 +16,8 @@ declare module 'fastify' {
      * routes whose config says `auth: 'receive'`, the listen key of the route's session as `?key=`.
      */
     verifyCredentials: (request: FastifyRequest) => Promise<void>
+    /** onRequest hook for the statistics API and page data: the bearer token, or STATS_TOKEN when set. */
+    verifyStatsAccess: (request: FastifyRequest) => Promise<void>
     listenKeys: ListenKeys
   }
   interface FastifyRequest {
@@ -57,6 +59,16 @@ const auth: FastifyPluginAsync = async (app) => {
     request.credential = 'bearer'
   }
   app.decorate('verifyBearer', verifyBearer)
+
+  const statsToken = app.config.stats.token
+  const statsVerifier = statsToken === undefined ? undefined : new BearerVerifier(statsToken)
+  app.decorate('verifyStatsAccess', async (request: FastifyRequest) => {
+    if (statsVerifier?.check(request.headers.authorization) === 'ok') {
+      request.credential = 'stats-token'
+      return
+    }
+    await verifyBearer(request)
+  })
 
   app.decorate('verifyCredentials', async (request: FastifyRequest) => {
     const key = (request.query as Record<string, unknown> | undefined)?.key

@@ -25,7 +25,7 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'too many requests; see Retry-After',
   INTERNAL_ERROR: 'unexpected server error',
   SESSION_LIMIT: 'the server is at MAX_SESSIONS; see Retry-After',
-  SERVICE_UNAVAILABLE: 'the server is shutting down',
+  SERVICE_UNAVAILABLE: 'the server is shutting down (or, for /api/stats, the statistics database is unavailable)',
   OVERLOADED: 'the server is shedding load; see Retry-After',
   UPGRADE_REQUIRED: 'this endpoint speaks WebSocket only'
 }
@@ -108,7 +108,7 @@ export function documentedResponses (response: Record<string, unknown>, codes: r
  * Registered before the routes, so it sees every one; documentation routes themselves are hidden.
  */
 const openapi: FastifyPluginAsync = async (app) => {
-  const { basePath, metrics, limits } = app.config
+  const { basePath, metrics, limits, stats } = app.config
   const shedding = limits.maxEventLoopDelayMs > 0 || limits.maxHeapUsedBytes > 0
   const apiPrefix = `${basePath}/api/`
 
@@ -126,7 +126,8 @@ const openapi: FastifyPluginAsync = async (app) => {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'BEARER_TOKEN; the bare token without "Bearer " is accepted too' },
-          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set' }
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when it is set' },
+          statsToken: { type: 'http', scheme: 'bearer', description: 'STATS_TOKEN, when it is set: opens /api/stats (as the bearer token does)' }
         }
       }
     },
@@ -135,7 +136,9 @@ const openapi: FastifyPluginAsync = async (app) => {
       const s = { ...(schema as Record<string, unknown>) }
       const path = url.slice(basePath.length)
       const authenticated = url.startsWith(apiPrefix)
-      if (authenticated) s.security = [{ bearerAuth: [] }]
+      if (authenticated) {
+        s.security = stats.token !== undefined && path.startsWith('/api/stats/') ? [{ bearerAuth: [] }, { statsToken: [] }] : [{ bearerAuth: [] }]
+      }
       if (s.response !== undefined) {
         s.response = documentedResponses(s.response as Record<string, unknown>, errorCodesOf({
           method: r.method as string,

@@ -19,7 +19,7 @@ export interface ListenOptions {
  * Written out in full (useDefaults: false): helmet's default adds upgrade-insecure-requests, which would
  * break a server reached over plain http on a LAN.
  */
-const CSP = {
+export const CSP = {
   useDefaults: false,
   directives: {
     defaultSrc: ["'none'"],

@@ -1,5 +1,5 @@
 /* global console */
-// Bundles the listener page (web/) into dist/web with content-hashed names, and writes
+// Bundles the listener and statistics pages (web/) into dist/web with content-hashed names, and writes
 // dist/web/manifest.json mapping each entry to its file, which the server reads at start.
 import { build } from 'esbuild'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'web')
-const entries = { listen: 'web/listen/main.ts', worklet: 'web/listen/worklet.ts', style: 'web/listen/listen.css' }
+const entries = {
+  listen: 'web/listen/main.ts',
+  worklet: 'web/listen/worklet.ts',
+  style: 'web/listen/listen.css',
+  stats: 'web/stats/main.ts',
+  statsStyle: 'web/stats/stats.css'
+}
 
 await rm(outdir, { recursive: true, force: true })
 await mkdir(outdir, { recursive: true })

@@ -66,7 +66,15 @@ export const EnvSchema = Type.Object({
   CONNECTION_TIMEOUT_SECONDS: Num(60, 1, 3600, 'a connection with no traffic at all is closed after this long'),
   MAX_CONNECTIONS: Int(10_000, 1, 1_000_000, 'open connections at most; more are refused'),
   MAX_EVENT_LOOP_DELAY_MS: Int(500, 0, 60_000, 'answer 503 OVERLOADED while the event loop lags more than this (0: off)'),
-  MAX_HEAP_USED_MB: Int(1536, 0, 1_000_000, 'answer 503 OVERLOADED while the V8 heap holds more than this (0: off)')
+  MAX_HEAP_USED_MB: Int(1536, 0, 1_000_000, 'answer 503 OVERLOADED while the V8 heap holds more than this (0: off)'),
+  STATS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'listening statistics (sessions, song plays, listener visits) written to a database; off: none at all' }),
+  STATS_DB: Type.String({ default: './data/stats.db', minLength: 1, description: 'the SQLite file statistics go to when DATABASE_URL is unset (its folder is created); :memory: keeps them in memory' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL for statistics instead of SQLite (every instance of a cluster writes to it)' })),
+  STATS_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'a token that opens the statistics API and page (besides the bearer token)' })),
+  STATS_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'secret listener pseudonyms are keyed with; random per process when unset' })),
+  STATS_FLUSH_INTERVAL_MS: Int(2000, 50, 60_000, 'statistics are written in one batch this often (or sooner when STATS_BATCH_ROWS are waiting)'),
+  STATS_BATCH_ROWS: Int(500, 1, 100_000, 'rows waiting that trigger a write before the interval is up'),
+  STATS_MAX_PENDING_ROWS: Int(20_000, 10, 10_000_000, 'rows held in memory at most while the database is slow or down; past it new rows are only counted')
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -137,6 +145,7 @@ export interface AppConfig {
     pingIntervalMs: number
     heartbeatMs: number
   }
+  stats: StatsConfig
   limits: {
     headersTimeoutMs: number
     requestTimeoutMs: number
@@ -146,6 +155,23 @@ export interface AppConfig {
     maxEventLoopDelayMs: number
     maxHeapUsedBytes: number
   }
+}
+
+export interface StatsConfig {
+  enabled: boolean
+  /** The SQLite file (or `:memory:`), used when `databaseUrl` is unset. */
+  sqlitePath: string
+  /** PostgreSQL connection string; never logged (it may hold a password). */
+  databaseUrl: string | undefined
+  /** Token that opens the statistics API besides the bearer token (without its scheme). */
+  token: string | undefined
+  /** HMAC key of listener pseudonyms; never logged. */
+  secret: string
+  /** True when STATS_SECRET was unset and a random one was made for this process. */
+  secretGenerated: boolean
+  flushIntervalMs: number
+  batchRows: number
+  maxPendingRows: number
 }
 
 export class ConfigError extends Error {
@@ -204,6 +230,10 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
   const metricsToken = e.METRICS_TOKEN === undefined ? undefined : stripBearerScheme(e.METRICS_TOKEN)
   if (metricsToken === '') {
     throw new ConfigError('Invalid configuration:\n  METRICS_TOKEN: must contain a token after the "Bearer" scheme')
+  }
+  const statsToken = e.STATS_TOKEN === undefined ? undefined : stripBearerScheme(e.STATS_TOKEN)
+  if (statsToken === '') {
+    throw new ConfigError('Invalid configuration:\n  STATS_TOKEN: must contain a token after the "Bearer" scheme')
   }
   if (bearerToken === '') {
     if (e.NODE_ENV === 'production') {
@@ -270,6 +300,17 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       eventHistory: e.PUSH_EVENT_HISTORY,
       pingIntervalMs: Math.round(e.WS_PING_SECONDS * 1000),
       heartbeatMs: Math.round(e.SSE_HEARTBEAT_SECONDS * 1000)
+    },
+    stats: {
+      enabled: e.STATS === 'on',
+      sqlitePath: e.STATS_DB,
+      databaseUrl: e.DATABASE_URL,
+      token: statsToken,
+      secret: e.STATS_SECRET ?? randomBytes(32).toString('base64url'),
+      secretGenerated: e.STATS_SECRET === undefined,
+      flushIntervalMs: e.STATS_FLUSH_INTERVAL_MS,
+      batchRows: e.STATS_BATCH_ROWS,
+      maxPendingRows: e.STATS_MAX_PENDING_ROWS
     },
     limits: {
       headersTimeoutMs: Math.round(e.HEADERS_TIMEOUT_SECONDS * 1000),

@@ -19,11 +19,11 @@ export interface BuiltServer {
 
 /**
  * Starts the built server as its own process with `env` over the test defaults: loopback, any free port,
- * and no load shedding (a 503 because the shared 2-core test machine lagged says nothing about the server).
+ * no statistics (a test that wants them gives its own STATS_DB), and no load shedding (a 503 because the shared 2-core test machine lagged says nothing about the server).
  */
 export function spawnBuiltServer (env: Record<string, string> = {}): BuiltServer {
   const child = spawn(process.execPath, [BUILT_SERVER], {
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', MAX_EVENT_LOOP_DELAY_MS: '0', STATS: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''

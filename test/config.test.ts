@@ -117,3 +117,19 @@ t.test('INSTANCE_ID: as given, else unique per process (host name + random suffi
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'has space' }), /INSTANCE_ID/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'x'.repeat(65) }), /INSTANCE_ID/)
 })
+
+t.test('statistics: on in ./data/stats.db by default; STATS=off; PostgreSQL by DATABASE_URL; tokens and secrets checked', async (t) => {
+  const d = loadConfig({ BEARER_TOKEN: 'x' }).stats
+  t.match(d, { enabled: true, sqlitePath: './data/stats.db', databaseUrl: undefined, token: undefined, secretGenerated: true,
+    flushIntervalMs: 2000, batchRows: 500, maxPendingRows: 20_000 })
+  t.ok(d.secret.length >= 32, 'a random secret for this process')
+  t.not(loadConfig({ BEARER_TOKEN: 'x' }).stats.secret, d.secret)
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', STATS: 'off' }).stats.enabled, false)
+  const pg = loadConfig({ BEARER_TOKEN: 'x', DATABASE_URL: 'postgres://u:p@db:5432/stats', STATS_TOKEN: 'Bearer s', STATS_SECRET: 'sixteen-chars-at-least' }).stats
+  t.match(pg, { databaseUrl: 'postgres://u:p@db:5432/stats', token: 's', secret: 'sixteen-chars-at-least', secretGenerated: false })
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS: 'yes' }), /STATS="yes": expected one of on, off/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', DATABASE_URL: 'mysql://db/stats' }), /DATABASE_URL/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS_SECRET: 'short' }), /STATS_SECRET/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS_TOKEN: 'Bearer ' }), /STATS_TOKEN/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS_FLUSH_INTERVAL_MS: '10' }), /STATS_FLUSH_INTERVAL_MS/)
+})

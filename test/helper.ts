@@ -14,7 +14,8 @@ export const JSON_HEADERS = { ...CLIENT_HEADERS, 'content-type': 'application/js
 export function testConfig (env: Record<string, string> = {}) {
   // Load shedding is off unless a test turns it on: two cores running test files in parallel (and
   // compiling them) stall event loops far more than production does; test/integration/limits tests it.
-  return loadConfig({ BEARER_TOKEN: `Bearer ${TOKEN}`, LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
+  // Statistics are off unless a test turns them on (with a database of its own, not ./data).
+  return loadConfig({ BEARER_TOKEN: `Bearer ${TOKEN}`, LOG_LEVEL: 'silent', MAX_EVENT_LOOP_DELAY_MS: '0', STATS: 'off', ...env })
 }
 
 /** Builds the app for one test and closes it when the test ends. */

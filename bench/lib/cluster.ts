@@ -109,6 +109,8 @@ export class LocalCluster {
         LISTEN_KEY_SECRET: 'cluster-listen-key-secret-for-local-runs',
         TRUST_PROXY: 'true',
         LOG_LEVEL: 'warn',
+        // Statistics would go to ./data of the working folder; cluster runs measure the relay.
+        STATS: 'off',
         ...this.options.env
       },
       stdio: ['ignore', 'pipe', 'pipe']

@@ -1,6 +1,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -64,11 +66,17 @@ export interface SpawnedServer {
   stop: () => Promise<void>
 }
 
-/** Starts `node <script>` on a free port with the production settings and waits for GET /health = 200. */
+/**
+ * Starts `node <script>` on a free port with the production settings and waits for GET /health = 200.
+ * Statistics are on as in production (STATS=off in the environment turns them off), in a SQLite file of
+ * a temporary folder unless STATS_DB says where, removed when the server stops.
+ */
 export async function spawnServer (script: string, token: string, timeoutMs = 20_000): Promise<SpawnedServer> {
   const port = await freePort()
+  const statsDir = process.env.STATS_DB === undefined ? mkdtempSync(join(tmpdir(), 'music-share-bench-')) : undefined
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production',
+      ...(statsDir === undefined ? {} : { STATS_DB: join(statsDir, 'stats.db') }),
       // The ramp starts 50 fresh sessions per level from this one address: the abuse limit on starts is not what is measured.
       RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000' },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -77,7 +85,10 @@ export async function spawnServer (script: string, token: string, timeoutMs = 20
   child.stdout?.pipe(process.stderr)
   child.stderr?.pipe(process.stderr)
   const url = `http://127.0.0.1:${port}`
-  const stop = () => stopChild(child, 'SIGTERM')
+  const stop = async () => {
+    await stopChild(child, 'SIGTERM')
+    if (statsDir !== undefined) rmSync(statsDir, { recursive: true, force: true })
+  }
   try {
     await waitForHealthy(child, url, script, timeoutMs)
   } catch (err) {

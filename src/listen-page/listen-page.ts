@@ -23,7 +23,8 @@ export function escapeHtml (text: string): string {
 export const ICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#5eead4"/>' +
   '<path d="M26 44a7 7 0 1 1-4-6.3V16l22-5v27a7 7 0 1 1-4-6.3V18.2l-14 3.2z" fill="#05201c"/></svg>'
 
-function shell (assets: PageAssets, title: string, head: string, body: string): string {
+/** The `<html>` around a page of this server: its stylesheet, the icon, nothing inline. */
+export function shell (assets: Pick<PageAssets, 'assetBase' | 'basePath' | 'style'>, title: string, head: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -10,9 +10,9 @@ export interface WebAsset {
   etag: string
 }
 
-/** The built listener page: entry names (`listen`, `worklet`, `style`) to hashed file names, and the files. */
+/** The built pages: entry names (`listen`, `worklet`, `style`, `stats`, `statsStyle`) to hashed file names, and the files. */
 export interface WebAssets {
-  entries: { listen: string, worklet: string, style: string }
+  entries: { listen: string, worklet: string, style: string, stats: string, statsStyle: string }
   files: Map<string, WebAsset>
 }
 

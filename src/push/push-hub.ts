@@ -129,7 +129,7 @@ export class PushHub {
     this.#connections--
     const found = this.registry.lookup(listener.sessionId)
     if (found.state !== 'active') return
-    if (listener.trackerKey !== undefined) found.session.listeners.forget(listener.trackerKey)
+    if (listener.trackerKey !== undefined) found.session.listeners.forget(listener.trackerKey, now)
     this.#status(found.session, now)
   }
 

@@ -4,6 +4,13 @@ interface ListenerState {
   heldSequence: number | undefined
 }
 
+/** Told when a receiver starts and stops counting as a listener (statistics follow visits with it). */
+export interface ListenerChanges {
+  joined (key: string, at: number): void
+  /** `at`: when it stopped counting (its last poll plus the window, or when it was forgotten). */
+  left (key: string, at: number): void
+}
+
 /**
  * The receivers of one session that polled within the last `windowMs`, keyed by whatever identifies
  * a receiver (address + User-Agent, or a client id). Bounded: at most `maxListeners` are tracked and
@@ -12,12 +19,13 @@ interface ListenerState {
 export class ListenerTracker {
   #listeners = new Map<string, ListenerState>()
 
-  constructor (readonly windowMs: number, readonly maxListeners: number) {}
+  constructor (readonly windowMs: number, readonly maxListeners: number, readonly changes?: ListenerChanges) {}
 
   /** Records a poll; `heldSequence` is the highest audio sequence the receiver now holds, if it polled audio. */
   touch (key: string, now: number, heldSequence?: number): void {
     const previous = this.#listeners.get(key)
     if (previous !== undefined) this.#listeners.delete(key)
+    else this.changes?.joined(key, now)
     const held = heldSequence === undefined
       ? previous?.heldSequence
       : Math.max(heldSequence, previous?.heldSequence ?? -1)
@@ -26,6 +34,7 @@ export class ListenerTracker {
     while (this.#listeners.size > this.maxListeners) {
       const oldest = this.#listeners.keys().next().value as string
       this.#listeners.delete(oldest)
+      this.changes?.left(oldest, now)
     }
   }
 
@@ -44,11 +53,18 @@ export class ListenerTracker {
   }
 
   /** Forgets one receiver at once (a push connection that closed). */
-  forget (key: string): void {
-    this.#listeners.delete(key)
+  forget (key: string, now: number): void {
+    if (this.#listeners.delete(key)) this.changes?.left(key, now)
   }
 
-  clear (): void {
+  /** Forgets everyone (the session ended or left this process); each stops counting by `now` at the latest. */
+  clear (now?: number): void {
+    const changes = this.changes
+    if (changes !== undefined) {
+      for (const [key, state] of this.#listeners) {
+        changes.left(key, Math.min(state.lastSeen + this.windowMs, now ?? Number.POSITIVE_INFINITY))
+      }
+    }
     this.#listeners.clear()
   }
 
@@ -56,6 +72,7 @@ export class ListenerTracker {
     for (const [key, state] of this.#listeners) {
       if (now - state.lastSeen <= this.windowMs) break
       this.#listeners.delete(key)
+      this.changes?.left(key, state.lastSeen + this.windowMs)
     }
   }
 }

@@ -83,6 +83,10 @@ export interface RegistryEvents {
   overflow: [session: ShareSession, chunks: number]
   /** A receiver's poll returned audio: `bytes` decoded bytes (4 per float32 sample). */
   sent: [session: ShareSession, bytes: number]
+  /** A receiver (its listener key) started counting as a listener of the session. */
+  listenerJoined: [session: ShareSession, key: string, at: number]
+  /** A receiver stopped counting: `at` is its last poll plus the listener window, or when it was dropped. */
+  listenerLeft: [session: ShareSession, key: string, at: number]
 }
 
 export interface RegistryLog {
@@ -117,7 +121,7 @@ export class SessionRegistry {
         { retryAfterSeconds: SESSION_LIMIT_RETRY_AFTER_SECONDS })
     }
     this.#ended.delete(id)
-    const session = new ShareSession(id, now, this.options)
+    const session = this.#newSession(id, now)
     session.sharer = sharer
     this.#active.set(id, session)
     this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
@@ -136,11 +140,20 @@ export class SessionRegistry {
     if (now - snapshot.lastActivity >= this.options.sessionTimeoutMs) return { state: 'skipped', reason: 'expired' }
     if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
     this.#ended.delete(snapshot.id)
-    const session = new ShareSession(snapshot.id, snapshot.startTime, this.options)
+    const session = this.#newSession(snapshot.id, snapshot.startTime)
     session.restore(snapshot, snapshot.chunks)
     this.#active.set(snapshot.id, session)
     this.events.emit('restored', session)
     return { state: 'restored', session }
+  }
+
+  #newSession (id: string, startTime: number): ShareSession {
+    const events = this.events
+    const session: ShareSession = new ShareSession(id, startTime, this.options, {
+      joined: (key, at) => { events.emit('listenerJoined', session, key, at) },
+      left: (key, at) => { events.emit('listenerLeft', session, key, at) }
+    })
+    return session
   }
 
   /** Brings back an ended-session marker from a snapshot while it is within its retention. */
@@ -312,7 +325,7 @@ export class SessionRegistry {
   }
 
   #end (session: ShareSession, now: number, reason: EndReason): EndedSession {
-    session.release()
+    session.release(now)
     this.#active.delete(session.id)
     this.#overflowLoggedAt.delete(session.id)
     const ended: EndedSession = {

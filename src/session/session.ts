@@ -1,6 +1,6 @@
 import type { AudioFormat } from './audio-format.js'
 import { AudioRing, type BufferedChunk, type NewChunk } from './audio-ring.js'
-import { ListenerTracker } from './listener-tracker.js'
+import { ListenerTracker, type ListenerChanges } from './listener-tracker.js'
 import type { SharerBinding } from './sharer-binding.js'
 
 export interface SongMetadata {
@@ -78,11 +78,11 @@ export class ShareSession {
   #lastSequence = -1
   #metadata: StoredMetadata | undefined
 
-  constructor (readonly id: string, readonly startTime: number, readonly limits: SessionLimits) {
+  constructor (readonly id: string, readonly startTime: number, readonly limits: SessionLimits, listenerChanges?: ListenerChanges) {
     this.lastActivity = startTime
     // JSON is kept for the audio new and caught-up receivers read: the join burst, at least a second.
     this.audio = new AudioRing(limits.audioBufferSeconds, Math.max(limits.joinBurstSeconds, 1))
-    this.listeners = new ListenerTracker(limits.listenerWindowMs, limits.maxListenersPerSession)
+    this.listeners = new ListenerTracker(limits.listenerWindowMs, limits.maxListenersPerSession, listenerChanges)
   }
 
   get lastSequence (): number { return this.#lastSequence }
@@ -153,10 +153,10 @@ export class ShareSession {
     }
   }
 
-  /** Frees the audio and forgets the listeners. */
-  release (): void {
+  /** Frees the audio and forgets the listeners (who stop counting by `now` at the latest). */
+  release (now?: number): void {
     this.audio.clear()
-    this.listeners.clear()
+    this.listeners.clear(now)
     this.#metadata = undefined
   }
 }

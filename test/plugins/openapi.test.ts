@@ -45,7 +45,7 @@ async function documentOf (app: App, url = '/openapi.json'): Promise<Doc> {
 }
 
 t.test('the document is valid OpenAPI 3.1 and declares the bearer scheme', async (t) => {
-  const app = await build(t, { METRICS_TOKEN: 'scrape' })
+  const app = await build(t, { METRICS_TOKEN: 'scrape', STATS: 'on', STATS_DB: ':memory:', STATS_TOKEN: 'stats' })
   const doc = await documentOf(app)
   const validator = new Validator()
   const result = await validator.validate(doc as unknown as Parameters<Validator['validate']>[0])
@@ -55,10 +55,12 @@ t.test('the document is valid OpenAPI 3.1 and declares the bearer scheme', async
   t.match(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer' }, metricsToken: { type: 'http', scheme: 'bearer' } })
   t.same(doc.paths['/metrics']!.get!.security, [{ metricsToken: [] }], 'METRICS_TOKEN set: /metrics documents it')
   t.same(doc.paths['/health']!.get!.security, undefined, '/health is open')
+  t.same(doc.paths['/api/stats/summary']!.get!.security, [{ bearerAuth: [] }, { statsToken: [] }], 'STATS_TOKEN set: statistics take either')
+  t.same(doc.paths['/api/share/start']!.post!.security, [{ bearerAuth: [] }], 'STATS_TOKEN opens nothing else')
 })
 
 t.test('every route is in the document with its parameters, body, responses and errors', async (t) => {
-  const app = await build(t, { BASE_PATH: '/songrequests' })
+  const app = await build(t, { BASE_PATH: '/songrequests', STATS: 'on', STATS_DB: ':memory:' })
   const doc = await documentOf(app, '/songrequests/openapi.json')
   const routes = routesOf(app).filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS' &&
     !r.path.startsWith('/songrequests/docs') && r.path !== '/songrequests/openapi.json')

@@ -102,3 +102,29 @@ t.test('clear() forgets everyone', async (t) => {
   l.touch('a', 1)
   t.equal(l.anyMissing(2, 1), false, 'held sequences are forgotten too')
 })
+
+t.test('reports when a receiver starts and stops counting', async (t) => {
+  const log: string[] = []
+  const l = new ListenerTracker(5000, 2, {
+    joined: (key, at) => log.push(`+${key}@${at}`),
+    left: (key, at) => log.push(`-${key}@${at}`)
+  })
+  l.touch('a', 0)
+  l.touch('a', 1000)
+  l.touch('b', 2000)
+  t.same(log, ['+a@0', '+b@2000'], 'a poll by a counted receiver is no join')
+  l.count(6001)
+  t.same(log.slice(2), ['-a@6000'], 'pruned: it stopped counting at its last poll plus the window')
+  l.touch('c', 6500)
+  l.touch('d', 6600)
+  t.same(log.slice(3), ['+c@6500', '+d@6600', '-b@6600'], 'over the limit: the longest unseen is dropped now')
+  l.forget('c', 7000)
+  l.forget('c', 7100)
+  t.same(log.slice(6), ['-c@7000'], 'forgotten once')
+  l.touch('e', 9000)
+  l.clear(10_000)
+  t.same(log.slice(7), ['+e@9000', '-d@10000', '-e@10000'], 'clear: everyone leaves, by now at the latest')
+  l.touch('f', 20_000)
+  l.clear()
+  t.same(log.slice(10), ['+f@20000', '-f@25000'], 'clear without a time: at the last poll plus the window')
+})

@@ -534,3 +534,17 @@ t.test('polls that return audio emit sent with its decoded bytes; ended sessions
   t.same([...reg.endedSessions()].map((e) => [e.id, e.bytesSent]), [['123456', 3 * 176_400], ['654321', 0]],
     'ended sessions, the longest-ended first')
 })
+
+t.test('listener joins and leaves are events, and a stop makes everyone leave by its time', async (t) => {
+  const { reg } = registry()
+  const seen: string[] = []
+  reg.events.on('listenerJoined', (s, key, at) => seen.push(`${s.id} +${key}@${at}`))
+  reg.events.on('listenerLeft', (s, key, at) => seen.push(`${s.id} -${key}@${at}`))
+  reg.start('123456', 1000)
+  reg.receiveMetadata('123456', metadata(), 1000)
+  reg.currentMetadata('123456', 'r1', 1100)
+  reg.pollAudio('123456', -1, 'r2', 1200)
+  reg.currentMetadata('123456', 'r1', 1300)
+  reg.stop('123456', 1500)
+  t.same(seen, ['123456 +r1@1100', '123456 +r2@1200', '123456 -r2@1500', '123456 -r1@1500'], 'in last-seen order')
+})

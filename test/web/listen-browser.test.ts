@@ -6,15 +6,14 @@
 import t, { type Test } from 'tap'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { build, JSON_HEADERS, sine } from '../helper.js'
 import { listen, postAudio, postMetadata, startOver } from '../push/push-helper.js'
-import { findBinary } from '../system-binary.js'
+import { browserBinary, launchChromium } from './chromium.js'
 import { currentLine, parseLrc } from '../../web/listen/lrc.js'
 // Declares window.musicShareStats (this file is type-checked with the DOM library: test/web/tsconfig.json).
 import type { ListenStats } from '../../web/listen/stats.js'
 
-const browserBinary = findBinary('chromium', 'chromium')
 const OUTPUT = join(import.meta.dirname, '..', '..', 'test-output')
 const COVER = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'cover.jpg')).toString('base64')
 
@@ -29,12 +28,7 @@ const LRC = Array.from({ length: 90 }, (_, i) => {
 let browser: Browser | undefined
 t.before(async () => {
   if (browserBinary.skip !== false) return
-  browser = await chromium.launch({
-    executablePath: browserBinary.path,
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required']
-  })
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required'])
 })
 t.teardown(async () => { await browser?.close() })
 

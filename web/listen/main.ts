@@ -8,6 +8,7 @@ import { decodeFrame, decodeJsonChunk, type AudioChunk } from './frames.js'
 import { PlayerCore, type PlayerStats } from './player-core.js'
 import type { PlayerMessage, StatsMessage } from './messages.js'
 import type { ListenStats, PageState } from './stats.js'
+import { $, meta } from '../shared/dom.js'
 
 
 interface MetadataEvent {
@@ -29,12 +30,6 @@ const PRE_TAP_SECONDS = 1.2
 const POLL_WAIT_MS = 8000
 const MAX_BACKOFF_MS = 10_000
 
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id)
-  if (el === null) throw new Error(`#${id} is missing`)
-  return el as T
-}
-const meta = (name: string): string => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? ''
 
 const ui = {
   root: document.body,
