@@ -17,6 +17,8 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   SESSION_NOT_FOUND: 'no session with this id',
   SESSION_ENDED: 'the session has ended',
   METADATA_NOT_FOUND: 'the sharer has not sent fresh metadata',
+  MESSAGE_NOT_FOUND: 'no chat message with this id in the session\'s history (deleted, or older than the history keeps)',
+  CHAT_MUTED: 'the sharer muted this listener in this session\'s chat',
   METHOD_NOT_ALLOWED: 'method not allowed',
   SESSION_EXISTS: 'a session with this id is already active',
   PAYLOAD_TOO_LARGE: 'the body is larger than this endpoint accepts',
