@@ -117,3 +117,12 @@ t.test('INSTANCE_ID: as given, else unique per process (host name + random suffi
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'has space' }), /INSTANCE_ID/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', INSTANCE_ID: 'x'.repeat(65) }), /INSTANCE_ID/)
 })
+
+t.test('chat: 200 messages, 1/s with a burst of 5 per listener, 5/s per session by default; each bound checked', async (t) => {
+  t.same(loadConfig({ BEARER_TOKEN: 'x' }).sessions.chat, { history: 200, perSecond: 1, burst: 5, sessionPerSecond: 5 })
+  t.same(loadConfig({ BEARER_TOKEN: 'x', CHAT_HISTORY: '50', CHAT_MESSAGES_PER_SECOND: '0.5', CHAT_BURST: '3', CHAT_SESSION_MESSAGES_PER_SECOND: '20' }).sessions.chat,
+    { history: 50, perSecond: 0.5, burst: 3, sessionPerSecond: 20 })
+  for (const [name, value] of [['CHAT_HISTORY', '0'], ['CHAT_HISTORY', '10001'], ['CHAT_MESSAGES_PER_SECOND', '0'], ['CHAT_BURST', '0'], ['CHAT_SESSION_MESSAGES_PER_SECOND', 'lots']]) {
+    t.throws(() => loadConfig({ BEARER_TOKEN: 'x', [name!]: value! }), new RegExp(`^ +${name}=`, 'm'), `${name}=${value}`)
+  }
+})
