@@ -89,7 +89,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     url: '/:sessionId/ws',
     config: receiving,
     schema: {
-      summary: 'WebSocket: receive (JSON events + binary audio frames) or, with role=sharer, send',
+      summary: 'WebSocket: receive (JSON events, chat included, + binary audio frames) or, with role=sharer, send',
       params: SessionParams,
       querystring: WsQuery,
       response: {
@@ -132,8 +132,8 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status and ended (receiver)', 'text/event-stream',
-    'an endless event stream: `metadata`, `status` and `ended` events with `id:` lines, a comment heartbeat every 15 s'), async (request, reply) => {
+  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status, ended and chat (receiver)', 'text/event-stream',
+    'an endless event stream: `metadata`, `status`, `ended`, `chat`, `chat-deleted` and `chat-muted` events with `id:` lines, a comment heartbeat every 15 s'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
     hijack(reply, (headers) => new SseStream(reply.raw, session.id, nextTrackerKey(), hub, sendBufferBytes, headers))
       .start(session, lastEventId(request.headers['last-event-id']), Date.now())
