@@ -7,7 +7,7 @@ import { redactQuery } from './src/auth/listen-key.js'
 import configPlugin from './plugins/config.js'
 import validation from './plugins/validation.js'
 import rateLimits from './plugins/rate-limit.js'
-import errorHandler from './plugins/error-handler.js'
+import errorHandler, { sendError, toDomainError } from './plugins/error-handler.js'
 import jsonBody from './plugins/json-body.js'
 import gracefulClose from './plugins/graceful-close.js'
 import underPressure from './plugins/under-pressure.js'
@@ -92,7 +92,10 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
     requestTimeout: config.limits.requestTimeoutMs,
     keepAliveTimeout: config.limits.keepAliveTimeoutMs,
     http: { headersTimeout: config.limits.headersTimeoutMs, connectionsCheckingInterval: 1000 },
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    // The router's own refusals (a path segment with a malformed percent-encoding) come before any route
+    // or error handler: answered here in the uniform error format too.
+    frameworkErrors: (error, _request, reply) => { sendError(reply, toDomainError(error)) }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.server.maxConnections = config.limits.maxConnections

@@ -21,7 +21,8 @@ const quiet = { info () {}, warn () {} }
 function registry () {
   return new SessionRegistry({
     maxSessions: 50, audioBufferSeconds: 5, joinBurstSeconds: 2, sessionTimeoutMs: 900_000, endedRetentionMs: 300_000,
-    metadataTtlMs: 30_000, listenerWindowMs: 5000, maxListenersPerSession: 1000, maxEndedSessions: 1000
+    metadataTtlMs: 30_000, listenerWindowMs: 5000, maxListenersPerSession: 1000, maxEndedSessions: 1000,
+    chat: { history: 200, perSecond: 1, burst: 5, sessionPerSecond: 5 }
   }, quiet)
 }
 

@@ -17,8 +17,8 @@ export function originMatcher (patterns: readonly string[]): true | RegExp[] {
 const corsPlugin: FastifyPluginAsync = async (app) => {
   await app.register(cors, {
     origin: originMatcher(app.config.corsOrigins),
-    methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'X-Client-Id'],
+    methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Client-Id', 'X-Sharer-Key'],
     exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600,
     // A malformed preflight gets the ordinary CORS answer instead of the plugin's plain-text 400.

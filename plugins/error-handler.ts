@@ -10,10 +10,12 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  CHAT_MUTED: 403,
   NOT_FOUND: 404,
   SESSION_NOT_FOUND: 404,
   SESSION_ENDED: 404,
   METADATA_NOT_FOUND: 404,
+  MESSAGE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   SESSION_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -52,6 +54,9 @@ export function toDomainError (err: FastifyError | DomainError | Error): DomainE
       return new DomainError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
     case 'FST_UNDER_PRESSURE':
       return new DomainError('OVERLOADED', 'The server is overloaded; retry in a few seconds')
+    case 'FST_ERR_BAD_URL':
+      // Fastify's message repeats the URL; the answer does not need it.
+      return new DomainError('BAD_REQUEST', 'The URL holds a malformed percent-encoding')
   }
   if (e instanceof SyntaxError) return new DomainError('INVALID_JSON', 'Body is not valid JSON')
   const status = e.statusCode
@@ -82,7 +87,7 @@ declare module 'fastify' {
   }
 }
 
-function sendError (reply: FastifyReply, err: DomainError): FastifyReply {
+export function sendError (reply: FastifyReply, err: DomainError): FastifyReply {
   reply.errorCode = err.code
   return reply.code(HTTP_STATUS[err.code]).headers(errorHeaders(err)).send(errorBody(err))
 }

@@ -6,6 +6,7 @@ import { LatencyWindow } from '../src/observability/latency-window.js'
 import type { BufferedChunk } from '../src/session/audio-ring.js'
 import type { ShareSession } from '../src/session/session.js'
 import type { EndedSession } from '../src/session/session-registry.js'
+import type { ChatRefusal } from '../src/chat/chat-log.js'
 
 /** Everything the metrics plugin keeps; null on `app.metrics` when METRICS_ENABLED=false. */
 export interface Metrics {
@@ -44,6 +45,14 @@ const LISTENER_RANGES = [
 ] as const
 
 type ListenerRange = typeof LISTENER_RANGES[number]['label']
+
+/** The reason label of musicshare_chat_refused_total (Prometheus label values in snake case). */
+const REFUSAL_LABELS: Readonly<Record<ChatRefusal, string>> = {
+  invalid: 'invalid',
+  muted: 'muted',
+  'rate-limited': 'rate_limited',
+  'session-cap': 'session_cap'
+}
 
 function listenerRange (listeners: number): ListenerRange {
   return LISTENER_RANGES.find((r) => listeners <= r.max)!.label
@@ -227,6 +236,9 @@ const metrics: FastifyPluginAsync = async (app) => {
   const errors = counter('errors_total', 'Error responses, by the uniform error code.', ['code'])
   const rateLimited = counter('rate_limited_requests_total', 'Requests refused with 429 RATE_LIMITED, by route pattern.', ['route'])
   const authFailures = counter('auth_failures_total', 'Requests refused with 401 UNAUTHORIZED.')
+  const chatMessages = counter('chat_messages_total', 'Chat messages taken (from listeners and sharers).')
+  const chatRefused = counter('chat_refused_total',
+    'Chat messages refused, by reason: invalid (empty or too long once cleaned), muted, rate_limited (a listener\'s or a network\'s budget), session_cap.', ['reason'])
   const duration = new Histogram({
     name: name('http_request_duration_seconds'),
     help: 'Time from receiving a request to finishing its response, by route pattern, method and status class.',
@@ -238,6 +250,7 @@ const metrics: FastifyPluginAsync = async (app) => {
   // Series that exist from the start, so rate() and absent() work before the first event.
   for (const reason of ['stopped', 'expired']) ended.inc({ reason }, 0)
   for (const code of ERROR_CODES) errors.inc({ code }, 0)
+  for (const reason of Object.values(REFUSAL_LABELS)) chatRefused.inc({ reason }, 0)
 
   const onStarted = () => { started.inc() }
   const onEnded = (e: EndedSession) => { ended.inc({ reason: e.reason }) }
@@ -245,9 +258,12 @@ const metrics: FastifyPluginAsync = async (app) => {
   const onSent = (_s: ShareSession, bytes: number) => { audioOut.inc(bytes) }
   const onMetadata = () => { metadataUpdates.inc() }
   const onOverflow = (_s: ShareSession, chunks: number) => { overflows.inc(chunks) }
+  const onChat = () => { chatMessages.inc() }
+  const onChatRefused = (_s: ShareSession, reason: ChatRefusal) => { chatRefused.inc({ reason: REFUSAL_LABELS[reason] }) }
   const events = sessions.events
   events.on('started', onStarted).on('ended', onEnded).on('audio', onAudio)
     .on('sent', onSent).on('metadata', onMetadata).on('overflow', onOverflow)
+    .on('chat', onChat).on('chat-refused', onChatRefused)
 
   const latency = new LatencyWindow(LATENCY_WINDOW_SECONDS)
   const apiPrefix = `${app.config.basePath}/api/`
@@ -291,6 +307,7 @@ const metrics: FastifyPluginAsync = async (app) => {
   app.addHook('onClose', async () => {
     events.off('started', onStarted).off('ended', onEnded).off('audio', onAudio)
       .off('sent', onSent).off('metadata', onMetadata).off('overflow', onOverflow)
+      .off('chat', onChat).off('chat-refused', onChatRefused)
     registry.clear()
   })
 }

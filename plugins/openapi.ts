@@ -13,11 +13,13 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   INVALID_AUDIO: 'the audio data is not base64 of whole float32 frames',
   BAD_REQUEST: 'the request is malformed',
   UNAUTHORIZED: 'missing or wrong bearer token',
-  FORBIDDEN: 'not the sharer of this session: send its X-Sharer-Key (SESSION_WRITE_GUARD)',
+  FORBIDDEN: 'not the sharer of this session: send its X-Sharer-Key (SESSION_WRITE_GUARD), or the key sent is wrong',
   NOT_FOUND: 'no such route',
   SESSION_NOT_FOUND: 'no session with this id',
   SESSION_ENDED: 'the session has ended',
   METADATA_NOT_FOUND: 'the sharer has not sent fresh metadata',
+  MESSAGE_NOT_FOUND: 'no chat message with this id in the session\'s history (deleted, or older than the history keeps)',
+  CHAT_MUTED: 'the sharer muted this listener in this session\'s chat',
   METHOD_NOT_ALLOWED: 'method not allowed',
   SESSION_EXISTS: 'a session with this id is already active',
   PAYLOAD_TOO_LARGE: 'the body is larger than this endpoint accepts',
@@ -37,7 +39,10 @@ const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   'POST /api/share/:sessionId/metadata': ['FORBIDDEN'],
   'POST /api/share/:sessionId/stop': ['FORBIDDEN'],
   'GET /api/share/:sessionId/metadata': ['METADATA_NOT_FOUND'],
-  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN']
+  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN'],
+  'POST /api/share/:sessionId/chat': ['FORBIDDEN', 'CHAT_MUTED'],
+  'DELETE /api/share/:sessionId/chat/:messageId': ['FORBIDDEN', 'MESSAGE_NOT_FOUND'],
+  'POST /api/share/:sessionId/chat/mute': ['FORBIDDEN', 'MESSAGE_NOT_FOUND']
 }
 
 interface RouteTraits {

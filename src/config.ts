@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { WRITE_GUARD_MODES, type WriteGuardMode } from './session/sharer-binding.js'
+import type { ChatLimits } from './chat/chat-log.js'
 
 const LogLevel = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))
@@ -33,6 +34,10 @@ export const EnvSchema = Type.Object({
   METADATA_TTL_SECONDS: Num(30, 1, 3600, 'how long posted metadata is served'),
   LISTENER_WINDOW_SECONDS: Num(5, 1, 300, 'a receiver counts as listening this long after its last poll'),
   MAX_LISTENERS_PER_SESSION: Int(1000, 1, 1_000_000, 'distinct receivers tracked per session at most'),
+  CHAT_HISTORY: Int(200, 1, 10_000, 'chat messages kept per session (and in its Redis snapshot)'),
+  CHAT_MESSAGES_PER_SECOND: Num(1, 0.01, 1000, 'chat messages one listener may send per second, sustained'),
+  CHAT_BURST: Int(5, 1, 10_000, 'chat messages one listener may send at once'),
+  CHAT_SESSION_MESSAGES_PER_SECOND: Num(5, 0.01, 100_000, 'chat messages all listeners of a session may send per second together (burst: four seconds\' worth); the sharer is not counted'),
   LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
   CORS_ORIGINS: Type.String({ default: 'http://localhost:*,http://127.0.0.1:*', description: 'comma-separated origins; a trailing :* allows any port; * allows all' }),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
@@ -107,6 +112,7 @@ export interface AppConfig {
     metadataTtlMs: number
     listenerWindowMs: number
     maxListenersPerSession: number
+    chat: ChatLimits
   }
   rateLimit: {
     windowMs: number
@@ -268,7 +274,13 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       endedRetentionMs: Math.round(e.ENDED_RETENTION_MINUTES * 60_000),
       metadataTtlMs: Math.round(e.METADATA_TTL_SECONDS * 1000),
       listenerWindowMs: Math.round(e.LISTENER_WINDOW_SECONDS * 1000),
-      maxListenersPerSession: e.MAX_LISTENERS_PER_SESSION
+      maxListenersPerSession: e.MAX_LISTENERS_PER_SESSION,
+      chat: {
+        history: e.CHAT_HISTORY,
+        perSecond: e.CHAT_MESSAGES_PER_SECOND,
+        burst: e.CHAT_BURST,
+        sessionPerSecond: e.CHAT_SESSION_MESSAGES_PER_SECOND
+      }
     },
     rateLimit: {
       windowMs: e.RATE_LIMIT_WINDOW_SECONDS * 1000,

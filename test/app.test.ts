@@ -25,6 +25,11 @@ t.test('unknown routes and methods are 404 NOT_FOUND in the uniform format', asy
     t.equal(badId.statusCode, 400, `${id}: a malformed id on an existing route is a validation error`)
     t.match(badId.json(), errorShape('VALIDATION_ERROR'))
   }
+  for (const url of ['/api/share/%ZZ/status', '/api/share/123456/status%', '/nope/%zz?key=secret']) {
+    const badUrl = await app.inject({ method: 'GET', url, headers: CLIENT_HEADERS })
+    t.equal(badUrl.statusCode, 400, `${url}: a malformed percent-encoding is a 400`)
+    t.match(badUrl.json(), { ...errorShape('BAD_REQUEST'), error: 'The URL holds a malformed percent-encoding' }, 'in the uniform format')
+  }
 })
 
 t.test('an unexpected failure is a generic 500 INTERNAL_ERROR: no message, no stack', async (t) => {

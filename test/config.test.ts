@@ -133,3 +133,12 @@ t.test('statistics: on in ./data/stats.db by default; STATS=off; PostgreSQL by D
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS_TOKEN: 'Bearer ' }), /STATS_TOKEN/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', STATS_FLUSH_INTERVAL_MS: '10' }), /STATS_FLUSH_INTERVAL_MS/)
 })
+
+t.test('chat: 200 messages, 1/s with a burst of 5 per listener, 5/s per session by default; each bound checked', async (t) => {
+  t.same(loadConfig({ BEARER_TOKEN: 'x' }).sessions.chat, { history: 200, perSecond: 1, burst: 5, sessionPerSecond: 5 })
+  t.same(loadConfig({ BEARER_TOKEN: 'x', CHAT_HISTORY: '50', CHAT_MESSAGES_PER_SECOND: '0.5', CHAT_BURST: '3', CHAT_SESSION_MESSAGES_PER_SECOND: '20' }).sessions.chat,
+    { history: 50, perSecond: 0.5, burst: 3, sessionPerSecond: 20 })
+  for (const [name, value] of [['CHAT_HISTORY', '0'], ['CHAT_HISTORY', '10001'], ['CHAT_MESSAGES_PER_SECOND', '0'], ['CHAT_BURST', '0'], ['CHAT_SESSION_MESSAGES_PER_SECOND', 'lots']]) {
+    t.throws(() => loadConfig({ BEARER_TOKEN: 'x', [name!]: value! }), new RegExp(`^ +${name}=`, 'm'), `${name}=${value}`)
+  }
+})

@@ -78,6 +78,20 @@ export function playerPage (assets: PageAssets): string {
     </div>
   </section>
   <section class="lyrics" id="lyrics" aria-label="Lyrics" tabindex="0" data-kind="none"><p class="quiet">No lyrics yet</p></section>
+  <section class="chat" id="chat" aria-labelledby="chat-title">
+    <h2 id="chat-title">Chat</h2>
+    <ol class="chat-log" id="chat-log" role="log" aria-live="polite" tabindex="0"></ol>
+    <p class="chat-note" id="chat-note" role="status"></p>
+    <form class="chat-form" id="chat-join">
+      <input id="chat-name" maxlength="32" autocomplete="nickname" spellcheck="false" required placeholder="Your name" aria-label="Your name for the chat">
+      <button type="submit">Join the chat</button>
+    </form>
+    <form class="chat-form" id="chat-send" hidden>
+      <input id="chat-text" maxlength="500" autocomplete="off" required placeholder="Say something" aria-label="Message">
+      <button type="submit">Send</button>
+    </form>
+    <p class="chat-as" id="chat-as" hidden>Chatting as <span id="chat-as-name" dir="auto"></span> · <button class="link" type="button" id="chat-rename">change name</button></p>
+  </section>
 </main>
 </body>`
   return shell(assets, 'Music Share', head, body)

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto'
 import { DomainError } from '../errors.js'
 import type { BufferedChunk } from '../session/audio-ring.js'
-import type { EndedSession, RegistryLog, SessionRegistry } from '../session/session-registry.js'
+import type { ChatRemoval, EndedSession, RegistryLog, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession, StoredMetadata } from '../session/session.js'
+import type { ChatEntry } from '../chat/chat-log.js'
 
-export type PushEventType = 'metadata' | 'status' | 'ended'
+/** `chat-deleted` and `chat-muted` name the message ids the sharer took out (a page removes them). */
+export type PushEventType = 'metadata' | 'status' | 'ended' | 'chat' | 'chat-deleted' | 'chat-muted'
 
 /** One event for push clients, serialised once: the WebSocket text frame and the SSE block. */
 export interface PushEvent {
@@ -75,12 +77,20 @@ export class PushHub {
   readonly #onEndedEvent = (ended: EndedSession) => this.#onEnded(ended)
   // Taken over by another instance (cluster): listeners are told it moved, so they reconnect there.
   readonly #onMovedEvent = (session: ShareSession) => this.#onMoved(session.id)
+  // Chat goes to every listener of the session at once (and into the history, for SSE resume).
+  readonly #onChatEvent = (session: ShareSession, entry: ChatEntry) =>
+    this.#emit(this.#channel(session.id), 'chat', { message: entry.message })
+  readonly #onChatRemovedEvent = (session: ShareSession, removal: ChatRemoval) =>
+    this.#emit(this.#channel(session.id), removal.reason === 'deleted' ? 'chat-deleted' : 'chat-muted',
+      { messageIds: removal.entries.map((e) => e.message.id) })
 
   constructor (readonly registry: SessionRegistry, readonly options: PushHubOptions, readonly log: RegistryLog) {
     registry.events.on('metadata', this.#onMetadataEvent)
     registry.events.on('audio', this.#onAudioEvent)
     registry.events.on('ended', this.#onEndedEvent)
     registry.events.on('moved', this.#onMovedEvent)
+    registry.events.on('chat', this.#onChatEvent)
+    registry.events.on('chat-removed', this.#onChatRemovedEvent)
   }
 
   /** Stops reading the registry's events (the hub is done: its owner is closing). */
@@ -89,6 +99,8 @@ export class PushHub {
     this.registry.events.off('audio', this.#onAudioEvent)
     this.registry.events.off('ended', this.#onEndedEvent)
     this.registry.events.off('moved', this.#onMovedEvent)
+    this.registry.events.off('chat', this.#onChatEvent)
+    this.registry.events.off('chat-removed', this.#onChatRemovedEvent)
   }
 
   get connections (): number { return this.#connections }

@@ -139,7 +139,7 @@ export class WsSharer implements PushListener {
 /** Headers of the endless responses (SSE, stream.wav): never cached, never reused for another request. */
 export const STREAM_HEADERS = { 'cache-control': 'no-store', connection: 'close', 'x-accel-buffering': 'no' }
 
-/** An SSE stream: metadata, status and ended events with ids, a comment heartbeat, no audio. */
+/** An SSE stream: metadata, status, ended and chat events with ids, a comment heartbeat, no audio. */
 export class SseStream extends EventListener {
   constructor (readonly res: ServerResponse, sessionId: string, trackerKey: string, hub: PushHub,
     readonly limitBytes: number, headers: Record<string, string | string[] | number | undefined>) {

@@ -6,6 +6,7 @@ import { decodeFloat32Base64 } from './pcm-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
 import { audioChunkJson, audioChunksArray, restChunkJson } from './rest-wire.js'
 import type { SharerBinding } from './sharer-binding.js'
+import { ChatRefused, type ChatEntry, type ChatMessage, type ChatPage, type ChatRefusal, type ChatSender } from '../chat/chat-log.js'
 
 export interface RegistryOptions extends SessionLimits {
   maxSessions: number
@@ -63,6 +64,13 @@ export interface SessionSnapshot extends RestoredState {
   readonly chunks: readonly RestoredChunk[]
 }
 
+/** Messages the sharer took out of a chat: one it deleted, or every one of a listener it muted. */
+export interface ChatRemoval {
+  readonly reason: 'deleted' | 'muted'
+  /** Oldest first. */
+  readonly entries: readonly ChatEntry[]
+}
+
 export type RestoreOutcome =
   | { readonly state: 'restored', readonly session: ShareSession }
   | { readonly state: 'skipped', readonly reason: 'active' | 'expired' | 'limit' }
@@ -87,6 +95,12 @@ export interface RegistryEvents {
   listenerJoined: [session: ShareSession, key: string, at: number]
   /** A receiver stopped counting: `at` is its last poll plus the listener window, or when it was dropped. */
   listenerLeft: [session: ShareSession, key: string, at: number]
+  /** A chat message was taken (from a listener or the sharer). */
+  chat: [session: ShareSession, entry: ChatEntry]
+  /** The sharer deleted a chat message or muted a listener. */
+  'chat-removed': [session: ShareSession, removal: ChatRemoval]
+  /** A chat message was refused, and why. */
+  'chat-refused': [session: ShareSession, reason: ChatRefusal]
 }
 
 export interface RegistryLog {
@@ -272,6 +286,46 @@ export class SessionRegistry {
     const chunks = session.pollAudio(since, listenerKey, now)
     if (chunks.length > 0) this.events.emit('sent', session, session.bytesSent - sentBefore)
     return { session, chunks }
+  }
+
+  /** Takes a chat message (cleaned, budgeted: see ChatLog.post) and answers it as stored. */
+  postChat (id: string, input: { name: string, text: string }, sender: ChatSender, now: number): ChatMessage {
+    const session = this.requireActive(id)
+    let entry: ChatEntry
+    try {
+      entry = session.chat.post(input, sender, now)
+    } catch (err) {
+      if (err instanceof ChatRefused) this.events.emit('chat-refused', session, err.reason)
+      throw err
+    }
+    this.events.emit('chat', session, entry)
+    return entry.message
+  }
+
+  /** A page of a session's chat history (see ChatLog.page). */
+  chatPage (id: string, since: number, limit: number): ChatPage {
+    return this.requireActive(id).chat.page(since, limit)
+  }
+
+  /** The sharer deletes one chat message; answers the ids removed. */
+  deleteChat (id: string, messageId: number): number[] {
+    const session = this.requireActive(id)
+    return this.#chatRemoved(session, { reason: 'deleted', entries: [session.chat.delete(messageId)] })
+  }
+
+  /** The sharer mutes whoever sent `messageId`; answers the ids of their messages removed. */
+  muteChat (id: string, messageId: number): number[] {
+    const session = this.requireActive(id)
+    return this.#chatRemoved(session, { reason: 'muted', entries: session.chat.mute(messageId) })
+  }
+
+  #chatRemoved (session: ShareSession, removal: ChatRemoval): number[] {
+    const messageIds = removal.entries.map((e) => e.message.id)
+    // Ids only: chat text, names and sender tags never reach a log line.
+    this.log.info({ sessionId: session.id, messageIds },
+      removal.reason === 'deleted' ? 'chat message deleted by the sharer' : 'chat listener muted by the sharer')
+    this.events.emit('chat-removed', session, removal)
+    return messageIds
   }
 
   /** Counts chunks evicted before every listener fetched them; logs at most every 10 s per session. */

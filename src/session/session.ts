@@ -2,6 +2,7 @@ import type { AudioFormat } from './audio-format.js'
 import { AudioRing, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker, type ListenerChanges } from './listener-tracker.js'
 import type { SharerBinding } from './sharer-binding.js'
+import { ChatLog, type ChatLimits, type ChatSnapshot } from '../chat/chat-log.js'
 
 export interface SongMetadata {
   title: string
@@ -27,6 +28,7 @@ export interface SessionLimits {
   metadataTtlMs: number
   listenerWindowMs: number
   maxListenersPerSession: number
+  chat: ChatLimits
 }
 
 export interface IncomingChunk {
@@ -59,14 +61,16 @@ export interface RestoredState {
   readonly bytesReceived: number
   readonly chunksReceived: number
   readonly metadata?: { readonly value: SongMetadata, readonly receivedAt: number } | undefined
+  readonly chat?: ChatSnapshot | undefined
 }
 
 export const MAX_CHUNKS_PER_POLL = 10
 
-/** One live share: its audio window, its latest metadata and who is listening. */
+/** One live share: its audio window, its latest metadata, who is listening and what they say. */
 export class ShareSession {
   readonly audio: AudioRing
   readonly listeners: ListenerTracker
+  readonly chat: ChatLog
   lastActivity: number
   /** Who may change this session (see sharer-guard.ts); set when it starts. */
   sharer: SharerBinding | undefined
@@ -83,6 +87,7 @@ export class ShareSession {
     // JSON is kept for the audio new and caught-up receivers read: the join burst, at least a second.
     this.audio = new AudioRing(limits.audioBufferSeconds, Math.max(limits.joinBurstSeconds, 1))
     this.listeners = new ListenerTracker(limits.listenerWindowMs, limits.maxListenersPerSession, listenerChanges)
+    this.chat = new ChatLog(limits.chat)
   }
 
   get lastSequence (): number { return this.#lastSequence }
@@ -136,7 +141,8 @@ export class ShareSession {
 
   /**
    * Brings back a snapshot after a restart: the buffered chunks (oldest first; any not after the previous
-   * one is skipped), the counters and the metadata with its original arrival time, so its TTL runs on.
+   * one is skipped), the counters, the metadata with its original arrival time (so its TTL runs on) and
+   * the chat.
    */
   restore (state: RestoredState, chunks: readonly NewChunk[]): void {
     this.sharer = state.sharer
@@ -151,11 +157,13 @@ export class ShareSession {
       const { value, receivedAt } = state.metadata
       this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt }
     }
+    if (state.chat !== undefined) this.chat.restore(state.chat)
   }
 
-  /** Frees the audio and forgets the listeners (who stop counting by `now` at the latest). */
+  /** Frees the audio and the chat, and forgets the listeners (who stop counting by `now` at the latest). */
   release (now?: number): void {
     this.audio.clear()
+    this.chat.clear()
     this.listeners.clear(now)
     this.#metadata = undefined
   }

@@ -35,8 +35,18 @@ export function checkSharer (
   address: string
 ): SharerCheck {
   if (mode === 'off' || binding === undefined) return 'ok'
-  if (presentedKey !== undefined && presentedKey !== '') {
-    return timingSafeEqual(hashKey(presentedKey), binding.keyHash) ? 'ok' : 'wrong-key'
-  }
+  const key = checkSharerKey(binding, presentedKey)
+  if (key !== 'missing') return key
   return mode === 'key-or-address' && address === binding.address ? 'ok' : 'not-sharer'
+}
+
+/**
+ * Whether a request holds the session's sharer key, whatever SESSION_WRITE_GUARD says: for what only
+ * the key's holder may do (moderating the chat, being marked as the sharer in it). A session without a
+ * binding (restored from an older snapshot) has no key anyone could hold.
+ */
+export function checkSharerKey (binding: SharerBinding | undefined, presentedKey: string | undefined): 'ok' | 'wrong-key' | 'missing' {
+  if (presentedKey === undefined || presentedKey === '') return 'missing'
+  if (binding === undefined) return 'wrong-key'
+  return timingSafeEqual(hashKey(presentedKey), binding.keyHash) ? 'ok' : 'wrong-key'
 }

@@ -182,6 +182,8 @@ export class RedisSnapshot {
     on('started', (session) => this.writer.started(session))
     on('metadata', (session) => this.writer.metadata(session))
     on('audio', (session, chunk) => this.writer.audio(session, chunk))
+    on('chat', (session, entry) => this.writer.chatAdded(session, entry))
+    on('chat-removed', (session, removal) => this.writer.chatRemoved(session, removal.entries))
     on('ended', (ended) => this.writer.ended(ended))
     on('moved', (session) => this.writer.forget(session.id))
 

@@ -2,12 +2,14 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from '../session/session-registry.js'
 import type { ShareSession, SongMetadata, StoredMetadata } from '../session/session.js'
 import type { SharerBinding } from '../session/sharer-binding.js'
+import type { ChatEntry, ChatSnapshot } from '../chat/chat-log.js'
 
 /**
  * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
  *
  *   session:{id}           hash    active, startTime, lastActivity, listenerCount, lastSequence, bytesReceived,
- *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress
+ *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress,
+ *                                  chatNextId, chatMuted (JSON array of muted sender tags), both once the chat is used
  *                                                                                 TTL: what is left of the session timeout
  *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
  *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
@@ -15,12 +17,21 @@ import type { SharerBinding } from '../session/sharer-binding.js'
  *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent
  *                                                                                 TTL: what is left of the retention
  *   session:{id}:claim     string  the id of the instance that owns the session (SET NX), TTL as session:{id}
+ *   session:{id}:chat      list    one JSON per chat message {id, name, text, sentAt, fromSharer, sender}, oldest
+ *                                  first, LTRIM to the history                    TTL: as session:{id}
  *
  * Times are epoch milliseconds; booleans are "true"/"false".
  */
 export function snapshotKeys (id: string) {
   const session = `session:${id}`
-  return { session, metadata: `${session}:metadata`, audio: `${session}:audio`, ended: `${session}:ended`, claim: `${session}:claim` }
+  return {
+    session,
+    metadata: `${session}:metadata`,
+    audio: `${session}:audio`,
+    ended: `${session}:ended`,
+    claim: `${session}:claim`,
+    chat: `${session}:chat`
+  }
 }
 
 /** The spec's TTL for the audio stream: entries older than this are of no use to a receiver. */
@@ -50,7 +61,53 @@ export function sessionFields (session: ShareSession, now: number): Record<strin
     fields.sharerKeyHash = session.sharer.keyHash.toString('hex')
     fields.sharerAddress = session.sharer.address
   }
+  // The chat's ids never go back, even when its newest messages were deleted; mutes hold after a restore.
+  const { chat } = session
+  if (chat.nextId > 1) fields.chatNextId = String(chat.nextId)
+  if (chat.muted.length > 0) fields.chatMuted = JSON.stringify(chat.muted)
   return fields
+}
+
+/** One chat message as the chat list holds it: always the same text for the same entry (LREM finds it by value). */
+export function chatEntryJson (entry: ChatEntry): string {
+  const { id, name, text, sentAt, fromSharer } = entry.message
+  return JSON.stringify({ id, name, text, sentAt, fromSharer, sender: entry.sender })
+}
+
+function parseChatEntry (json: string): ChatEntry | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(json)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null) return undefined
+  const { id, name, text, sentAt, fromSharer, sender } = value as Record<string, unknown>
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || typeof name !== 'string' || typeof text !== 'string' ||
+    typeof sentAt !== 'number' || !Number.isSafeInteger(sentAt) || typeof fromSharer !== 'boolean' || typeof sender !== 'string') {
+    return undefined
+  }
+  return { message: { id, name, text, sentAt, fromSharer }, sender }
+}
+
+/** The chat of a session snapshot: its next id and mutes from the hash, its messages from the list (bad ones dropped). */
+function parseChat (hash: Record<string, string>, list: readonly string[]): ChatSnapshot {
+  let muted: string[] = []
+  if (hash.chatMuted !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(hash.chatMuted)
+    } catch {
+      parsed = undefined
+    }
+    if (!Array.isArray(parsed) || !parsed.every((m) => typeof m === 'string')) throw new BadSnapshot('chatMuted is not a JSON array of strings')
+    muted = parsed as string[]
+  }
+  return {
+    nextId: hash.chatNextId === undefined ? 1 : int(hash, 'chatNextId', 1),
+    muted,
+    entries: list.map(parseChatEntry).filter((e): e is ChatEntry => e !== undefined)
+  }
 }
 
 function parseSharer (hash: Record<string, string>): SharerBinding | undefined {
@@ -165,13 +222,14 @@ function parseChunk ([, raw]: AudioEntry): RestoredChunk {
 /**
  * Reads one session's keys back into a snapshot. Returns an error message for a snapshot that cannot be
  * trusted (missing or malformed fields) instead of throwing, so one bad key never blocks the others.
- * Bad audio entries are dropped; the session is still restored without them.
+ * Bad audio entries and chat messages are dropped; the session is still restored without them.
  */
 export function parseSession (
   id: string,
   hash: Record<string, string>,
   metadata: Record<string, string>,
-  audio: readonly AudioEntry[]
+  audio: readonly AudioEntry[],
+  chat: readonly string[]
 ): { snapshot: SessionSnapshot, droppedChunks: number } | { error: string } {
   try {
     if (hash.active !== 'true') throw new BadSnapshot('not active')
@@ -194,6 +252,7 @@ export function parseSession (
       bytesReceived: int(hash, 'bytesReceived'),
       chunksReceived: int(hash, 'chunksReceived'),
       metadata: Object.keys(metadata).length === 0 ? undefined : parseMetadata(metadata),
+      chat: parseChat(hash, chat),
       chunks
     }
     return { snapshot, droppedChunks }

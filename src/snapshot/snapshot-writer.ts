@@ -3,8 +3,9 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession } from '../session/session.js'
 import {
-  AUDIO_STREAM_TTL_MS, audioEntryFields, endedFields, metadataFields, sessionFields, snapshotKeys
+  AUDIO_STREAM_TTL_MS, audioEntryFields, chatEntryJson, endedFields, metadataFields, sessionFields, snapshotKeys
 } from './snapshot-schema.js'
+import type { ChatEntry } from '../chat/chat-log.js'
 import { type ClaimBook, CommandList, EPOCH_KEY } from '../cluster/cluster-claims.js'
 
 export interface WriterOptions {
@@ -26,6 +27,11 @@ interface Dirty {
   metadata: boolean
   /** Chunks buffered since the last flush, oldest first. */
   chunks: BufferedChunk[]
+  /** Rewrite the chat list whole (too many changes queued); implied by `full`. */
+  chatRewrite: boolean
+  /** Chat messages taken, and removed by the sharer, since the last flush. */
+  chatAdded: ChatEntry[]
+  chatRemoved: ChatEntry[]
 }
 
 /** An ended session whose keys are still to be deleted, with the claim its deletion is fenced by. */
@@ -45,6 +51,8 @@ export interface Batch {
 
 /** Past this many queued chunks a session is rewritten whole instead (bounds memory while Redis is slow). */
 const MAX_QUEUED_CHUNKS = 64
+/** Past this many queued chat changes the chat list is rewritten whole instead. */
+const MAX_QUEUED_CHAT = 256
 /** Ended sessions whose keys are still to be deleted, at most (only grows while Redis is down). */
 const MAX_QUEUED_ENDINGS = 10_000
 
@@ -85,6 +93,14 @@ export class SnapshotWriter {
       dirty.full = true
       dirty.chunks = []
     }
+  }
+
+  chatAdded (session: ShareSession, entry: ChatEntry): void {
+    this.#queueChat(session.id, (dirty) => dirty.chatAdded.push(entry))
+  }
+
+  chatRemoved (session: ShareSession, entries: readonly ChatEntry[]): void {
+    this.#queueChat(session.id, (dirty) => dirty.chatRemoved.push(...entries))
   }
 
   ended (ended: EndedSession): void {
@@ -145,6 +161,7 @@ export class SnapshotWriter {
         } else if (this.options.snapshotAudio && dirty.chunks.length > 0) {
           this.#writeChunks(commands, session, dirty.chunks)
         }
+        this.#writeChat(commands, session, dirty, now)
       }
       if (commands.length === 0) continue
       const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
@@ -165,10 +182,21 @@ export class SnapshotWriter {
   #mark (id: string): Dirty {
     let dirty = this.#dirty.get(id)
     if (dirty === undefined) {
-      dirty = { full: false, metadata: false, chunks: [] }
+      dirty = { full: false, metadata: false, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] }
       this.#dirty.set(id, dirty)
     }
     return dirty
+  }
+
+  #queueChat (id: string, queue: (dirty: Dirty) => void): void {
+    const dirty = this.#mark(id)
+    if (dirty.full || dirty.chatRewrite) return
+    queue(dirty)
+    if (dirty.chatAdded.length + dirty.chatRemoved.length > MAX_QUEUED_CHAT) {
+      dirty.chatRewrite = true
+      dirty.chatAdded = []
+      dirty.chatRemoved = []
+    }
   }
 
   #queueEnding (ending: Ending): void {
@@ -180,7 +208,7 @@ export class SnapshotWriter {
   /** Stopping or expiring deletes the session's keys but leaves an "ended" marker for the retention time. */
   #writeEnding (commands: CommandList, ended: EndedSession, now: number): void {
     const keys = snapshotKeys(ended.id)
-    commands.call('del', keys.session, keys.metadata, keys.audio, keys.claim, keys.ended)
+    commands.call('del', keys.session, keys.metadata, keys.audio, keys.chat, keys.claim, keys.ended)
     const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
     if (ttl >= 1) {
       commands.call('hset', keys.ended, ...flat(endedFields(ended)))
@@ -199,6 +227,35 @@ export class SnapshotWriter {
     if (full) commands.call('del', keys.ended)
     commands.call('hset', keys.session, ...flat(fields))
     commands.call('pexpire', keys.session, String(ttl))
+    // The chat lives as long as its session, however long it has been quiet.
+    if (session.chat.entries.length > 0) commands.call('pexpire', keys.chat, String(ttl))
+  }
+
+  /**
+   * The chat list: rewritten whole for a new or resynced session (or after too many changes), else the
+   * messages removed since the last flush go (LREM by their stored text) and the new ones are appended,
+   * capped to the history.
+   */
+  #writeChat (commands: CommandList, session: ShareSession, dirty: Dirty, now: number): void {
+    const key = snapshotKeys(session.id).chat
+    const { chat } = session
+    if (dirty.full || dirty.chatRewrite) {
+      commands.call('del', key)
+      if (chat.entries.length > 0) commands.call('rpush', key, ...chat.entries.map(chatEntryJson))
+    } else {
+      // Taken and removed within one flush: never written.
+      const removed = new Set(dirty.chatRemoved)
+      const added = dirty.chatAdded.filter((e) => !removed.has(e))
+      for (const entry of dirty.chatRemoved) if (!dirty.chatAdded.includes(entry)) commands.call('lrem', key, '1', chatEntryJson(entry))
+      if (added.length > 0) {
+        commands.call('rpush', key, ...added.map(chatEntryJson))
+        commands.call('ltrim', key, String(-chat.limits.history), '-1')
+      }
+      if (added.length === 0 && dirty.chatRemoved.length === 0) return
+    }
+    if (chat.entries.length > 0) {
+      commands.call('pexpire', key, String(remaining(this.options.sessionTimeoutMs, session.lastActivity, now)))
+    }
   }
 
   #writeMetadata (commands: CommandList, session: ShareSession, now: number): void {

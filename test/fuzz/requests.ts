@@ -100,11 +100,22 @@ const validMetadata = fc.record({
 
 const wildValue = fc.oneof(wildNumber, wildString)
 
+/** Chat text as people and attackers type it: markup, bidi overrides, controls, long words, odd scripts. */
+const chatText = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 40 }),
+  fc.constantFrom('<img src=x onerror=alert(1)>', '<script>alert(1)</script>', '\u202Egnp.exe', '\u0000\u0007', 'x'.repeat(501),
+    'é'.normalize('NFD').repeat(300), 'a' + '\u0301'.repeat(100), '🎵'.repeat(500), ' ', '\ud800')
+)
+const validChat = fc.record({ name: fc.string({ minLength: 1, maxLength: 12 }), text: chatText })
+
 const body = fc.oneof(
   audioBody.map((b) => JSON.stringify(b)),
   validAudio.map((b) => JSON.stringify(b)),
   mutated(validAudio, wildValue).map((b) => JSON.stringify(b)),
   metadataBody.map((b) => JSON.stringify(b)),
+  validChat.map((b) => JSON.stringify(b)),
+  mutated(validChat, wildValue).map((b) => JSON.stringify(b)),
+  fc.record({ messageId: fc.oneof(fc.nat({ max: 20 }), wildValue) }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
   validMetadata.map((b) => JSON.stringify(b)),
   mutated(validMetadata, wildValue).map((b) => JSON.stringify(b)),
   fc.record({ sessionId }, { requiredKeys: [] }).map((b) => JSON.stringify(b)),
@@ -133,6 +144,10 @@ const route = fc.oneof(
   ...(['metadata', 'audio', 'stop'] as const).map((r) => fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/${r}` })),
   ...(['status', 'metadata'] as const).map((r) => fc.constant({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/${r}` })),
   since.map((s) => ({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/audio?since=${s}` })),
+  fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/chat` }),
+  fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/chat/mute` }),
+  since.map((s) => ({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/chat?since=${s}` })),
+  since.map((s) => ({ method: 'DELETE' as const, path: (id: string) => `/api/share/${id}/chat/${s}` })),
   fc.constant({ method: 'GET' as const, path: (_id: string) => '/health' }),
   fc.tuple(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'), fc.webPath()).map(([method, p]) => ({ method, path: (_id: string) => '/' + p.replace(/^\/+/, '') }))
 )

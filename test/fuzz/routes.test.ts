@@ -26,7 +26,8 @@ function state (app: App) {
     bytesReceived: live?.bytesReceived,
     chunks: live?.audio.chunkCount,
     newest: live?.audio.newestSequence,
-    metadata: live?.metadata(Date.now())?.json
+    metadata: live?.metadata(Date.now())?.json,
+    chat: live === undefined ? undefined : [live.chat.nextId, live.chat.entries.length, live.chat.muted.length]
   }
 }
 
@@ -53,7 +54,10 @@ t.test(`fuzz every route (seed ${seed}, ${seconds > 0 ? `${seconds} s` : `${numR
     RATE_LIMIT_METADATA_PER_SECOND: '10000',
     RATE_LIMIT_AUDIO_PER_SECOND: '10000',
     RATE_LIMIT_POLLS_PER_SECOND: '10000',
-    RATE_LIMIT_STARTS_PER_MINUTE: '100000'
+    RATE_LIMIT_STARTS_PER_MINUTE: '100000',
+    CHAT_MESSAGES_PER_SECOND: '1000',
+    CHAT_BURST: '10000',
+    CHAT_SESSION_MESSAGES_PER_SECOND: '100000'
   })
   let cases = 0
   const accepted = new Map<string, number>()
@@ -90,7 +94,7 @@ t.test(`fuzz every route (seed ${seed}, ${seconds > 0 ? `${seconds} s` : `${numR
   }
   // The generators must also reach the accepting paths, or the invariants above say little.
   for (const kind of ['POST /api/share/start', 'POST /api/share/:id/audio', 'POST /api/share/:id/metadata', 'POST /api/share/:id/stop',
-    'GET /api/share/:id/audio', 'GET /api/share/:id/status']) {
+    'GET /api/share/:id/audio', 'GET /api/share/:id/status', 'POST /api/share/:id/chat', 'GET /api/share/:id/chat']) {
     t.ok((accepted.get(kind) ?? 0) > 0, `${kind} accepted ${accepted.get(kind) ?? 0} times`)
   }
 })

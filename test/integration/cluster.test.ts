@@ -7,6 +7,7 @@ import { pollingReceiver } from '../polling-receiver.js'
 import { LocalCluster } from '../../bench/lib/cluster.js'
 import { assertBuilt } from '../built-server.js'
 import { clusterSkip as skip, startCluster as startLocalCluster } from '../local-cluster.js'
+import { openWs } from '../push/push-helper.js'
 
 const CHUNK_EVERY_MS = 100
 const POLL_EVERY_MS = 80
@@ -202,4 +203,59 @@ t.test('failover: kill -9 the owner; the sharer and three receivers carry on thr
     t.equal(`${res.status} ${res.headers.get('x-instance-id')}`, `200 ${newOwner}`, `chunk ${seq} still goes to ${newOwner}`)
   }
   t.same(await heldBy(victim.url), [], `${first} never served it again`)
+})
+
+t.test('chat through HAProxy: messages, events and moderation reach the owner; after kill -9 another instance has the history, the ids and the mutes', { skip }, async (t) => {
+  const cluster = await startCluster(t)
+  const lb = cluster.url
+  const [id] = ids(1)
+  const started = await fetch(`${lb}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+  t.equal(started.status, 200)
+  const owner = started.headers.get('x-instance-id')!
+  const { listenKey, sharerKey } = await started.json() as { listenKey: string, sharerKey: string }
+  const chat = (path = '', query = '') => `${lb}/api/share/${id}/chat${path}?key=${listenKey}${query}`
+  const say = async (client: string, text: string, sharer = false) => {
+    const res = await fetch(chat(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-client-id': client, ...(sharer ? { 'x-sharer-key': sharerKey } : {}) },
+      body: JSON.stringify({ name: client, text })
+    })
+    return { status: res.status, by: res.headers.get('x-instance-id'), body: await res.json() as { message: { id: number }, code?: string } }
+  }
+  const history = async () => {
+    const res = await fetch(chat('', '&limit=100'))
+    return { by: res.headers.get('x-instance-id'), texts: (await res.json() as { messages: Array<{ text: string }> }).messages.map((m) => m.text) }
+  }
+
+  // A listener on the WebSocket, through HAProxy like everything else.
+  const ws = await openWs(`${lb}/api/share/${id}/ws?key=${listenKey}`, {})
+  t.equal(ws.status, 101)
+  t.teardown(() => ws.ws.terminate())
+  const posted = [await say('ann', 'hello'), await say('bob', 'spam'), await say('dj', 'welcome', true)]
+  t.same(posted.map((p) => `${p.status} ${p.by}`), Array(3).fill(`200 ${owner}`), 'every POST answered by the owner')
+  const muted = await fetch(chat('/mute'), { method: 'POST', headers: { 'content-type': 'application/json', 'x-sharer-key': sharerKey }, body: JSON.stringify({ messageId: posted[1]!.body.message.id }) })
+  t.equal(muted.status, 200)
+  await eventually(() => ws.json().some((e) => e.type === 'chat-muted') || undefined, 'the mute over the WebSocket')
+  t.same(ws.json().filter((e) => e.type === 'chat').map((e) => (e.message as { text: string }).text), ['hello', 'spam', 'welcome'])
+  t.same(await history(), { by: owner, texts: ['hello', 'welcome'] })
+
+  // Flushed to Redis (one flush interval), then the owner dies.
+  const redis = new Redis(cluster.redisUrl)
+  t.teardown(() => redis.disconnect())
+  await eventually(async () => (await redis.lrange(`session:${id}:chat`, 0, -1)).length === 2 || undefined, 'the chat in Redis')
+  await cluster.kill(cluster.instances.find((i) => i.id === owner)!.index)
+
+  const after = await eventually(async () => {
+    try {
+      const h = await history()
+      return h.by !== owner ? h : undefined
+    } catch {
+      return undefined
+    }
+  }, 'the history from another instance', 15_000)
+  t.same(after.texts, ['hello', 'welcome'], `${after.by} took the session over with its chat`)
+  const next = await say('cat', 'after the failover')
+  t.same([next.status, next.by, next.body.message.id], [200, after.by, 4], 'ids carry on')
+  const stillMuted = await say('bob', 'am I back?')
+  t.same([stillMuted.status, stillMuted.body.code], [403, 'CHAT_MUTED'], 'the mute holds on the new owner')
 })

@@ -16,8 +16,8 @@ t.test('preflight from an allowed origin (any port of localhost) gets the CORS h
   t.equal(allowed.statusCode, 204)
   t.match(allowed.headers, {
     'access-control-allow-origin': 'http://localhost:5173',
-    'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
-    'access-control-allow-headers': 'Authorization, Content-Type, X-Client-Id',
+    'access-control-allow-methods': 'GET, HEAD, POST, DELETE, OPTIONS',
+    'access-control-allow-headers': 'Authorization, Content-Type, X-Client-Id, X-Sharer-Key',
     'access-control-max-age': '600'
   })
 

@@ -4,7 +4,7 @@ import { DomainError } from '../../src/errors.js'
 import { LatencyWindow } from '../../src/observability/latency-window.js'
 import { alone, assertDependencies } from './alone-helper.js'
 
-const EVENTS = ['started', 'ended', 'audio', 'sent', 'metadata', 'overflow'] as const
+const EVENTS = ['started', 'ended', 'audio', 'sent', 'metadata', 'overflow', 'chat', 'chat-refused'] as const
 
 async function build (t: Parameters<typeof alone>[0], env: Record<string, string> = {}) {
   const app = await alone(t, metrics, { env })

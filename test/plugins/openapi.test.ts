@@ -106,8 +106,12 @@ t.test('every route is in the document with its parameters, body, responses and 
 t.test('the errors the routes really answer with are the ones documented', async (t) => {
   const app = await build(t, { RATE_LIMIT_STARTS_PER_MINUTE: '2' })
   const doc = await documentOf(app)
-  await startSession(app, '123456')
-  const cases: Array<{ method: 'GET' | 'POST', url: string, path: string, headers?: Record<string, string>, payload?: unknown }> = [
+  const { sharerKey } = await startSession(app, '123456')
+  // A listener whose message the sharer muted: its next message is refused.
+  const muted = { ...JSON_HEADERS, 'x-client-id': 'muted-listener' }
+  const said = await app.inject({ method: 'POST', url: '/api/share/123456/chat', headers: muted, payload: { name: 'a', text: 'b' } })
+  await app.inject({ method: 'POST', url: '/api/share/123456/chat/mute', headers: { ...JSON_HEADERS, 'x-sharer-key': sharerKey }, payload: { messageId: said.json().message.id } })
+  const cases: Array<{ method: 'GET' | 'POST' | 'DELETE', url: string, path: string, headers?: Record<string, string>, payload?: unknown }> = [
     { method: 'GET', url: '/api/share/123456/status', path: '/api/share/{sessionId}/status' },
     { method: 'GET', url: '/api/share/654321/status', path: '/api/share/{sessionId}/status', headers: CLIENT_HEADERS },
     { method: 'GET', url: '/api/share/12/status', path: '/api/share/{sessionId}/status', headers: CLIENT_HEADERS },
@@ -119,7 +123,11 @@ t.test('the errors the routes really answer with are the ones documented', async
     { method: 'POST', url: '/api/share/123456/audio', path: '/api/share/{sessionId}/audio', headers: { ...CLIENT_HEADERS, 'content-type': 'text/plain' }, payload: 'x' },
     { method: 'POST', url: '/api/share/123456/metadata', path: '/api/share/{sessionId}/metadata', headers: JSON_HEADERS, payload: '{"title":' },
     { method: 'POST', url: '/api/share/999999/stop', path: '/api/share/{sessionId}/stop', headers: CLIENT_HEADERS },
-    { method: 'GET', url: '/api/share/sessions?limit=1000', path: '/api/share/sessions', headers: CLIENT_HEADERS }
+    { method: 'GET', url: '/api/share/sessions?limit=1000', path: '/api/share/sessions', headers: CLIENT_HEADERS },
+    { method: 'POST', url: '/api/share/123456/chat', path: '/api/share/{sessionId}/chat', headers: muted, payload: { name: 'a', text: 'again' } },
+    { method: 'DELETE', url: '/api/share/123456/chat/1', path: '/api/share/{sessionId}/chat/{messageId}', headers: CLIENT_HEADERS },
+    { method: 'DELETE', url: '/api/share/123456/chat/99', path: '/api/share/{sessionId}/chat/{messageId}', headers: { ...CLIENT_HEADERS, 'x-sharer-key': sharerKey } },
+    { method: 'GET', url: '/api/share/123456/chat?since=x', path: '/api/share/{sessionId}/chat', headers: CLIENT_HEADERS }
   ]
   const seen = new Set<string>()
   for (const c of cases) {
@@ -131,8 +139,8 @@ t.test('the errors the routes really answer with are the ones documented', async
     t.match(documented?.description ?? '', code, `${c.method} ${c.path}: ${code} documented`)
     seen.add(code)
   }
-  t.same([...seen].sort(), ['INVALID_AUDIO', 'INVALID_JSON', 'METADATA_NOT_FOUND', 'RATE_LIMITED', 'SESSION_EXISTS',
-    'SESSION_NOT_FOUND', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_ERROR'])
+  t.same([...seen].sort(), ['CHAT_MUTED', 'FORBIDDEN', 'INVALID_AUDIO', 'INVALID_JSON', 'MESSAGE_NOT_FOUND', 'METADATA_NOT_FOUND',
+    'RATE_LIMITED', 'SESSION_EXISTS', 'SESSION_NOT_FOUND', 'UNAUTHORIZED', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_ERROR'])
 })
 
 t.test('Swagger UI is served at /docs without a token', async (t) => {

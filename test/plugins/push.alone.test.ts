@@ -4,7 +4,7 @@ import { LongPollWaiters } from '../../src/push/long-poll.js'
 import { PushHub } from '../../src/push/push-hub.js'
 import { alone, assertDependencies } from './alone-helper.js'
 
-const EVENTS = ['metadata', 'audio', 'ended', 'moved'] as const
+const EVENTS = ['metadata', 'audio', 'ended', 'moved', 'chat', 'chat-removed'] as const
 
 t.test('app.push holds the hub and the long-poll waiters; a session\'s events wake its held polls', async (t) => {
   const app = await alone(t, push)

@@ -43,5 +43,28 @@ t.test('SESSION_WRITE_GUARD=key: the address is not enough; =off: nothing is gua
   t.equal((await off.write(STRANGER)).statusCode, 200)
 })
 
+t.test('config.sharerKey reads X-Sharer-Key whatever the mode: required refuses without it, optional marks the request', async (t) => {
+  for (const mode of ['key-or-address', 'off']) {
+    const app = await alone(t, sharerGuard, { adds: ['error-handler'], env: { SESSION_WRITE_GUARD: mode } })
+    app.post('/s/:sessionId/moderate', { config: { sharerKey: 'required' } }, async (request) => ({ sharer: request.sharerKey }))
+    app.post('/s/:sessionId/say', { config: { sharerKey: 'optional' } }, async (request) => ({ sharer: request.sharerKey }))
+    await app.ready()
+    const { key, binding } = newSharerKey(SHARER)
+    app.sessions.start('123456', Date.now(), binding)
+    app.sessions.start('222222', Date.now())
+    const call = (path: string, sharerKey?: string, sessionId = '123456') => app.inject({
+      method: 'POST', url: `/s/${sessionId}/${path}`, remoteAddress: SHARER, headers: sharerKey === undefined ? {} : { 'x-sharer-key': sharerKey }
+    })
+    t.match((await call('moderate')).json(), errorShape('FORBIDDEN'), `${mode}: the starting address is not enough to moderate`)
+    t.equal((await call('moderate', 'wrong')).statusCode, 403)
+    t.same((await call('moderate', key)).json(), { sharer: true })
+    t.same((await call('say')).json(), { sharer: false }, `${mode}: without the key, not the sharer`)
+    t.same((await call('say', key)).json(), { sharer: true })
+    t.equal((await call('say', 'wrong')).statusCode, 403, 'a wrong key is refused, not ignored')
+    t.equal((await call('moderate', key, '222222')).statusCode, 403, 'a session without a binding has no key anyone holds')
+    t.same((await call('moderate', undefined, '654321')).json(), { sharer: false }, 'an unknown session is the route\'s to answer')
+  }
+})
+
 t.test('declares config and session-registry and fails without either',
   (t) => assertDependencies(t, sharerGuard, ['config', 'session-registry']))

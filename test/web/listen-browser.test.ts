@@ -174,6 +174,134 @@ t.test('the page joins, shows the song and plays the audio', { skip: browserBina
   t.same(problems, [], 'no console errors (no CSP violations)')
 })
 
+/** A chat POST from outside the page, as listener `client` (X-Client-Id) or, with the sharer key, as the sharer. */
+async function chatAs (base: string, started: { sessionId: string, listenKey: string }, client: string, name: string, text: string, sharerKey?: string) {
+  const res = await fetch(`${base}/api/share/${started.sessionId}/chat?key=${started.listenKey}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-client-id': client, ...(sharerKey === undefined ? {} : { 'x-sharer-key': sharerKey }) },
+    body: JSON.stringify({ name, text })
+  })
+  if (res.status !== 200) throw new Error(`chat POST: ${res.status} ${await res.text()}`)
+  return (await res.json() as { message: { id: number } }).message.id
+}
+
+async function moderate (base: string, started: { sessionId: string, sharerKey: string }, method: 'DELETE' | 'POST', path: string, body?: unknown) {
+  const res = await fetch(`${base}/api/share/${started.sessionId}/chat${path}`, {
+    method,
+    headers: { authorization: JSON_HEADERS.authorization, 'x-sharer-key': started.sharerKey, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  if (res.status !== 200) throw new Error(`${method} ${path}: ${res.status}`)
+}
+
+const shownIds = (page: Page) => page.locator('#chat-log li').evaluateAll((lis) => lis.map((li) => Number((li as HTMLElement).dataset.id)))
+
+t.test('chat: hostile messages render as inert text, the layout holds, the sharer\'s are marked, deletes and mutes land at once', { skip: browserBinary.skip }, async (t) => {
+  const { base, started, page, problems } = await setUp(t)
+  const dialogs: string[] = []
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss() })
+  await page.goto(started.listenUrl)
+  await waitFor(page, stateIs, 'ready')
+
+  // The name prompt first; the name is remembered in localStorage.
+  await page.getByLabel('Your name for the chat').fill('Zoë')
+  await page.getByRole('button', { name: 'Join the chat' }).click()
+  t.equal(await page.evaluate(() => localStorage.getItem('musicShare.chatName')), 'Zoë')
+  t.equal(await page.locator('#chat-as-name').textContent(), 'Zoë')
+  await page.getByLabel('Message').fill('<img src=x onerror=alert(1)>')
+  await page.keyboard.press('Enter')
+  await page.locator('#chat-log li').first().waitFor()
+
+  const HOSTILE = [
+    { client: 'mallory', name: '<b>Mallory</b>', text: '<script>alert(2)</script><iframe src="javascript:alert(3)"></iframe>' },
+    { client: 'mallory', name: '<b>Mallory</b>', text: '"><svg onload=alert(4)>' },
+    { client: 'rtl', name: '\u202Eevil', text: 'invoice\u202Efdp.exe is \u2067safe\u2069' },
+    { client: 'long', name: 'N'.repeat(32), text: 'W'.repeat(500) },
+    { client: 'zalgo', name: 'Z', text: 'Z' + '\u0336\u0337\u0338\u0335'.repeat(60) + 'algo' },
+    { client: 'hebrew', name: 'דנה', text: 'שלום לכולם and hello 12:30' }
+  ]
+  for (const m of HOSTILE) await chatAs(base, started, m.client, m.name, m.text)
+  await chatAs(base, started, 'sharer', 'The DJ', 'Welcome, everyone!', started.sharerKey)
+  await waitFor(page, (n: number) => document.querySelectorAll('#chat-log li').length === n, HOSTILE.length + 2)
+
+  const shown = await page.locator('#chat-log li').evaluateAll((lis) => lis.map((li) => ({
+    name: li.querySelector('.chat-name')!.textContent,
+    text: li.querySelector('.chat-text')!.textContent,
+    sharer: li.classList.contains('from-sharer'),
+    badge: li.querySelector('.chat-badge')?.textContent ?? null,
+    elements: li.querySelectorAll('*').length
+  })))
+  t.same(shown.map((m) => m.text), [
+    '<img src=x onerror=alert(1)>',
+    '<script>alert(2)</script><iframe src="javascript:alert(3)"></iframe>',
+    '"><svg onload=alert(4)>',
+    'invoicefdp.exe is safe',
+    'W'.repeat(500),
+    'Z' + '\u0336\u0337\u0338\u0335\u0336\u0337\u0338\u0335' + 'algo',
+    'שלום לכולם and hello 12:30',
+    'Welcome, everyone!'
+  ], 'every text exactly as typed, as text: markup shown, bidi overrides gone, the mark stack cut')
+  t.same(shown.map((m) => m.name), ['Zoë', '<b>Mallory</b>', '<b>Mallory</b>', 'evil', 'N'.repeat(32), 'Z', 'דנה', 'The DJ'])
+  t.ok(shown.every((m) => m.elements === (m.sharer ? 5 : 4)), 'each message is the same few elements: nothing was parsed out of a text')
+  t.same(shown.map((m) => m.badge), [null, null, null, null, null, null, null, 'Sharer'], 'only the sharer\'s message is marked')
+  t.equal(await page.locator('#chat-log img, #chat-log script, #chat-log iframe, #chat-log svg, #chat-log b').count(), 0)
+
+  // The layout holds: every message inside the panel, the time beside its name, nothing wider than the screen.
+  const layout = async () => page.evaluate(() => {
+    const log = document.getElementById('chat-log')!.getBoundingClientRect()
+    const items = [...document.querySelectorAll('#chat-log li')].map((li) => {
+      const box = li.getBoundingClientRect()
+      const name = li.querySelector('.chat-name')!.getBoundingClientRect()
+      const time = li.querySelector('time')!.getBoundingClientRect()
+      return { inside: box.left >= log.left - 1 && box.right <= log.right + 1, ordered: name.right <= time.left + 1 }
+    })
+    return {
+      inside: items.every((i) => i.inside),
+      ordered: items.every((i) => i.ordered),
+      overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth
+    }
+  })
+  t.same(await layout(), { inside: true, ordered: true, overflow: 0 }, 'desktop')
+  // Screenshots with the hostile messages in view (the log follows the newest, at the bottom).
+  const scrollLogToTop = () => page.locator('#chat-log').evaluate((el) => { el.scrollTop = 0 })
+  mkdirSync(OUTPUT, { recursive: true })
+  await scrollLogToTop()
+  await page.screenshot({ path: join(OUTPUT, 'chat-desktop.png') })
+  await page.setViewportSize({ width: 900, height: 800 })
+  t.same(await layout(), { inside: true, ordered: true, overflow: 0 }, 'tablet: the chat below the song and the lyrics')
+  await page.setViewportSize({ width: 390, height: 844 })
+  t.same(await layout(), { inside: true, ordered: true, overflow: 0 }, 'phone')
+  await scrollLogToTop()
+  await page.screenshot({ path: join(OUTPUT, 'chat-phone.png'), fullPage: true })
+  await page.setViewportSize({ width: 1280, height: 800 })
+
+  // Moderation reaches the page at once: a deletion, then a mute (every message of that listener goes).
+  const ids = await shownIds(page)
+  const deletedAt = Date.now()
+  await moderate(base, started, 'DELETE', `/${ids[4]}`)
+  await waitFor(page, (id: number) => document.querySelector(`#chat-log li[data-id="${id}"]`) === null, ids[4], 1000)
+  t.ok(Date.now() - deletedAt < 1000, `deleted on the page ${Date.now() - deletedAt} ms after the sharer's request`)
+  await moderate(base, started, 'POST', '/mute', { messageId: ids[2] })
+  await waitFor(page, (n: number) => document.querySelectorAll('#chat-log li').length === n, ids.length - 3, 1000)
+  t.same(await shownIds(page), ids.filter((id) => ![ids[1], ids[2], ids[4]].includes(id)), 'both of Mallory\'s messages are gone')
+
+  // A reload: the name is remembered and the history (as moderated) comes back.
+  await page.reload()
+  await waitFor(page, stateIs, 'ready')
+  await waitFor(page, (n: number) => document.querySelectorAll('#chat-log li').length === n, ids.length - 3)
+  t.ok(await page.getByLabel('Message').isVisible(), 'no name prompt the second time')
+  t.equal(await page.locator('#chat-as-name').textContent(), 'Zoë')
+  t.same(dialogs, [], 'no dialog opened: nothing ran')
+  t.same(problems, [], 'no console error, no failed request')
+
+  // The page's own listener can be muted too: it says so.
+  await moderate(base, started, 'POST', '/mute', { messageId: ids[0] })
+  await page.getByLabel('Message').fill('am I muted?')
+  await page.keyboard.press('Enter')
+  await page.getByText('The sharer muted you in this chat.').waitFor()
+  t.pass('the muted listener is told')
+})
+
 t.test('a wrong, missing or unknown key or code shows the error state', { skip: browserBinary.skip }, async (t) => {
   const { app, base, started, page } = await setUp(t)
   const cases = [
@@ -201,8 +329,8 @@ t.test('the join form leads to the player', { skip: browserBinary.skip }, async 
   t.equal(new URL(page.url()).pathname, `/listen/${started.sessionId}`)
 })
 
-t.test('without WebSocket and AudioWorklet the page falls back to long-polling and a ScriptProcessor, and still plays', { skip: browserBinary.skip }, async (t) => {
-  const { started, page, problems } = await setUp(t)
+t.test('without WebSocket and AudioWorklet the page falls back to long-polling and a ScriptProcessor, and still plays and chats', { skip: browserBinary.skip }, async (t) => {
+  const { base, started, page, problems } = await setUp(t)
   // A network that refuses WebSocket: every socket fails before it opens.
   await page.addInitScript(() => {
     class Refused extends EventTarget {
@@ -228,6 +356,9 @@ t.test('without WebSocket and AudioWorklet the page falls back to long-polling a
   const stats = await statsOf(page)
   t.equal(stats.transport, 'long-poll')
   t.equal(stats.audioEngine, 'script-processor')
+  // Chat without WebSocket: over SSE (and the chat poll).
+  await chatAs(base, started, 'ann', 'Ann', 'heard over SSE')
+  await page.locator('#chat-log li', { hasText: 'heard over SSE' }).waitFor({ timeout: 6000 })
   t.ok(stats.underruns <= 3, `${stats.underruns} underruns`)
   t.ok(stats.level > 0.3, `output level ${stats.level.toFixed(3)}`)
   t.same(problems, [])

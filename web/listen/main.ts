@@ -9,6 +9,7 @@ import { PlayerCore, type PlayerStats } from './player-core.js'
 import type { PlayerMessage, StatsMessage } from './messages.js'
 import type { ListenStats, PageState } from './stats.js'
 import { $, meta } from '../shared/dom.js'
+import { ChatPanel, type ChatEvent } from './chat.js'
 
 
 interface MetadataEvent {
@@ -23,12 +24,15 @@ interface MetadataEvent {
 }
 interface StatusEvent { type: 'status', listenerCount: number }
 interface EndedEvent { type: 'ended', reason: string }
-type PushEvent = MetadataEvent | StatusEvent | EndedEvent
+type PushEvent = MetadataEvent | StatusEvent | EndedEvent | ChatEvent
+const EVENT_TYPES = ['metadata', 'status', 'ended', 'chat', 'chat-deleted', 'chat-muted'] as const
 
 /** Audio kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
 const PRE_TAP_SECONDS = 1.2
 const POLL_WAIT_MS = 8000
 const MAX_BACKOFF_MS = 10_000
+/** On the long-poll fallback, how often the chat is also polled (SSE carries it; this catches what SSE missed). */
+const CHAT_POLL_MS = 5000
 
 
 const ui = {
@@ -79,6 +83,18 @@ const stats: ListenStats = {
 }
 window.musicShareStats = stats
 
+const chat = new ChatPanel({
+  log: $('chat-log'),
+  note: $('chat-note'),
+  join: $<HTMLFormElement>('chat-join'),
+  name: $<HTMLInputElement>('chat-name'),
+  send: $<HTMLFormElement>('chat-send'),
+  text: $<HTMLInputElement>('chat-text'),
+  as: $('chat-as'),
+  asName: $('chat-as-name'),
+  rename: $<HTMLButtonElement>('chat-rename')
+}, (path, query) => withKey(path, query))
+
 // ---------------------------------------------------------------- page state
 
 const STATE_TEXT: Record<PageState, string> = {
@@ -105,6 +121,7 @@ function fail (message: string): void {
   ui.error.hidden = false
   stopAudio()
   connection.close()
+  chat.close('')
 }
 
 function ended (): void {
@@ -112,6 +129,7 @@ function ended (): void {
   setState('ended')
   stopAudio()
   connection.close()
+  chat.close('The share has ended: the chat is closed.')
 }
 
 /** The page state while connected, from whether audio was started and what the player does. */
@@ -330,6 +348,7 @@ function onEvent (event: PushEvent): void {
   else if (event.type === 'status') {
     ui.listeners.textContent = `${event.listenerCount} listening`
   } else if (event.type === 'ended') ended()
+  else chat.onEvent(event)
 }
 
 // ---------------------------------------------------------------- connection
@@ -362,6 +381,7 @@ class Connection {
   #events: EventSource | undefined
   #abort: AbortController | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
+  #chatPoll: ReturnType<typeof setInterval> | undefined
 
   async open (): Promise<void> {
     if (this.#closed) return
@@ -385,6 +405,7 @@ class Connection {
     this.#closed = true
     this.connected = false
     clearTimeout(this.#timer)
+    clearInterval(this.#chatPoll)
     this.#socket?.close(1000)
     this.#events?.close()
     this.#abort?.abort()
@@ -423,6 +444,8 @@ class Connection {
       opened = true
       this.#wsFailures = 0
       this.#onConnected()
+      // Events from now on come over the socket; what was said before (or while away) comes from the history.
+      void chat.sync()
     }
     socket.onmessage = (message: MessageEvent<ArrayBuffer | string>) => {
       if (typeof message.data === 'string') {
@@ -447,13 +470,17 @@ class Connection {
     stats.transport = 'long-poll'
     const events = new EventSource(withKey('/events'))
     this.#events = events
-    for (const type of ['metadata', 'status', 'ended'] as const) {
+    for (const type of EVENT_TYPES) {
       events.addEventListener(type, (e) => onEvent({ type, ...JSON.parse((e as MessageEvent<string>).data) } as PushEvent))
     }
+    // Each (re)open: the chat history, as over the WebSocket; then a poll in case SSE itself is cut.
+    events.onopen = () => void chat.sync()
+    clearInterval(this.#chatPoll)
+    this.#chatPoll = setInterval(() => void chat.poll(), CHAT_POLL_MS)
     // EventSource reconnects on its own; the audio loop below decides when the connection is lost.
     const abort = new AbortController()
     this.#abort = abort
-    const stop = () => { events.close(); abort.abort() }
+    const stop = () => { events.close(); abort.abort(); clearInterval(this.#chatPoll) }
     const loop = async (): Promise<void> => {
       while (!this.#closed && !abort.signal.aborted) {
         const res = await fetch(withKey('/audio', `since=${this.lastSequence}&waitMs=${POLL_WAIT_MS}`),
