@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Tag } from '../../src/schemas/tags.js'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
 import { KeyQuery } from '../../src/schemas/push.js'
@@ -24,6 +25,7 @@ const chat: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: CHAT_BODY_LIMIT,
     config: config('optional'),
     schema: {
+      tags: [Tag.chat],
       summary: 'Post a chat message (listener; with X-Sharer-Key, as the sharer)',
       params: SessionParams,
       querystring: KeyQuery,
@@ -39,6 +41,7 @@ const chat: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/chat', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
+      tags: [Tag.chat],
       summary: 'Chat history: the newest page, or the messages after `since` (receiver)',
       params: SessionParams,
       querystring: ChatQuery,
@@ -49,6 +52,7 @@ const chat: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/:sessionId/chat/:messageId', {
     config: config('required'),
     schema: {
+      tags: [Tag.chat],
       summary: 'Delete a chat message (the sharer, with X-Sharer-Key)',
       params: MessageParams,
       querystring: KeyQuery,
@@ -63,6 +67,7 @@ const chat: FastifyPluginAsyncTypebox = async (app) => {
     bodyLimit: CHAT_BODY_LIMIT,
     config: config('required'),
     schema: {
+      tags: [Tag.chat],
       summary: 'Mute whoever sent a message: their messages go, later ones are refused (the sharer, with X-Sharer-Key)',
       params: SessionParams,
       querystring: KeyQuery,

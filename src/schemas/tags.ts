@@ -6,6 +6,7 @@ export const Tag = {
   sharer: 'sharer',
   receiver: 'receiver',
   push: 'push',
+  chat: 'chat',
   listenerPage: 'listener page',
   operators: 'operators'
 } as const
@@ -28,6 +29,12 @@ export const ROLE_TAGS: ReadonlyArray<{ name: RoleTag, description: string }> = 
     name: Tag.push,
     description: 'Delivery pushed to receivers: WebSocket (also for a sharer, with `role=sharer`), Server-Sent ' +
       'Events, an endless WAV stream, and the cover art their metadata links. Bearer token, or the listen key.'
+  },
+  {
+    name: Tag.chat,
+    description: 'Chat between the sharer and the listeners of a session: post and read with the bearer token or ' +
+      'the listen key (with `X-Sharer-Key`, a post is the sharer\'s); delete a message or mute whoever sent it ' +
+      'with `X-Sharer-Key`. Messages also reach WebSocket and SSE listeners as `chat` events.'
   },
   {
     name: Tag.listenerPage,
