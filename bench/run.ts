@@ -2,7 +2,7 @@
  * npm run bench -- <s1|s2|s3|ramp|push|push-ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
  *                  [--ceiling | --compare-ceiling] [--fast-poll | --audio-poll-ms N] [--levels 1,2,4] [--out DIR]
  *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N] [--client-json]
- *                  [--codec pcm|opus|both] [--opus-listeners N]
+ *                  [--codec pcm|opus|both] [--opus-listeners N] [--opus-bitrate K]
  *
  * --client-json: sharers write audio bodies as the desktop client's System.Text.Json does ('+' as \u002B).
  * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
@@ -12,7 +12,8 @@
  * --codec (push, push-ramp): what the WebSocket listeners take, float32 PCM frames (default) or Opus
  * (`?codec=opus`); `both` runs PCM, then Opus, each against a fresh server, and reports them side by side.
  * --opus-listeners N (s1, s2, s3, ramp): the scenario without, then with N Opus WebSocket listeners per session
- * (every session encoded), each against a fresh server, side by side.
+ * (every session encoded), each against a fresh server, side by side. --opus-bitrate K: Opus listeners pin
+ * that tier (`&bitrate=K`) instead of adapting.
  *
  * --cluster N: a direct run against one spawned server, then the same scenario through HAProxy
  * (deploy/haproxy.cfg) against N instances on one private Redis; reports both side by side, HAProxy's
@@ -66,6 +67,7 @@ const { values, positionals } = parseArgs({
     cluster: { type: 'string' },
     codec: { type: 'string' },
     'opus-listeners': { type: 'string' },
+    'opus-bitrate': { type: 'string' },
     out: { type: 'string', default: join(process.cwd(), 'bench', 'results') }
   }
 })
@@ -151,7 +153,8 @@ function binary (command: string): string {
 
 /** What every run of this invocation shares, so a direct run and a cluster run carry the same load. */
 function scenarioBase (url: string, serverPid?: number, v: Variant = variants[0]!) {
-  return { url, token: values.token, sessions, durationS, audioPollMs, serverPid, wsPerSession: v.ws, wavPerSession, bodyEncoding, codec: v.codec } as const
+  return { url, token: values.token, sessions, durationS, audioPollMs, serverPid, wsPerSession: v.ws, wavPerSession, bodyEncoding, codec: v.codec,
+    opusBitrate: values['opus-bitrate'] === undefined ? undefined : Number(values['opus-bitrate']) } as const
 }
 
 /** The scenario through HAProxy against `clusterSize` instances; per instance: sessions held and CPU. */

@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   wavPerSession?: number
   /** What the WebSocket listeners take: float32 PCM frames (default) or Opus frames (`?codec=opus`). */
   codec?: PushCodec
+  /** Opus listeners pin this tier (`&bitrate=K`) instead of adapting (the server's adaptive bitrate steps up after 10 s). */
+  opusBitrate?: number
   /** How sharers write their audio JSON (default plain, as JSON.stringify). */
   bodyEncoding?: BodyEncoding
 }
@@ -204,7 +206,7 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
         continue
       }
       if (r < o.receiversPerSession + wsPer) {
-        const l = new WsListener(ctx, o.url, clientHeaders, s, o.codec)
+        const l = new WsListener(ctx, o.url, clientHeaders, s, o.codec, o.opusBitrate)
         ws.push(l)
         pushRunning.push(l.run(joinAt))
       } else {

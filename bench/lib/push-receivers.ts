@@ -175,14 +175,14 @@ export class WsListener extends PushReceiver {
   private sawEnded = false
   private nextGranule: { seq: number, granule: number } | undefined
 
-  constructor (ctx: RunContext, baseUrl: string, headers: Record<string, string>, sharer: Sharer, private readonly codec: PushCodec = 'pcm') {
+  constructor (ctx: RunContext, baseUrl: string, headers: Record<string, string>, sharer: Sharer, private readonly codec: PushCodec = 'pcm', private readonly opusBitrate?: number) {
     super(ctx, baseUrl, headers, sharer)
   }
 
   protected open (): void {
     const startedAt = performance.now()
     const rec = this.ctx.recorder('WS connect')
-    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/share/${this.sharer.sessionId}/ws${this.codec === 'opus' ? '?codec=opus' : ''}`
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/share/${this.sharer.sessionId}/ws${this.codec === 'opus' ? `?codec=opus${this.opusBitrate === undefined ? '' : `&bitrate=${this.opusBitrate}`}` : ''}`
     const ws = new WebSocket(url, { headers: this.headers, perMessageDeflate: false })
     this.socket = ws
     ws.on('open', () => {
