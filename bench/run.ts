@@ -2,11 +2,18 @@
  * npm run bench -- <s1|s2|s3|ramp|push|push-ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
  *                  [--ceiling | --compare-ceiling] [--fast-poll | --audio-poll-ms N] [--levels 1,2,4] [--out DIR]
  *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N] [--client-json]
+ *                  [--codec pcm|opus|both] [--opus-listeners N] [--opus-bitrate K]
  *
  * --client-json: sharers write audio bodies as the desktop client's System.Text.Json does ('+' as \u002B).
  * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
  * push-ramp: raises WebSocket listeners per session over --levels (each level --duration s, 8 by default)
  * until delivery p99 passes --p99-limit (500 ms) or a chunk is lost; --wav readers stay at every level.
+ *
+ * --codec (push, push-ramp): what the WebSocket listeners take, float32 PCM frames (default) or Opus
+ * (`?codec=opus`); `both` runs PCM, then Opus, each against a fresh server, and reports them side by side.
+ * --opus-listeners N (s1, s2, s3, ramp): the scenario without, then with N Opus WebSocket listeners per session
+ * (every session encoded), each against a fresh server, side by side. --opus-bitrate K: Opus listeners pin
+ * that tier (`&bitrate=K`) instead of adapting.
  *
  * --cluster N: a direct run against one spawned server, then the same scenario through HAProxy
  * (deploy/haproxy.cfg) against N instances on one private Redis; reports both side by side, HAProxy's
@@ -23,6 +30,7 @@ import { LocalCluster } from './lib/cluster.js'
 import { formatScenario, formatSideBySide, resultLine } from './lib/report.js'
 import { runRamp, type RampResult } from './ramp.js'
 import { runScenario, type ScenarioResult } from './scenario.js'
+import type { PushCodec } from './lib/push-receivers.js'
 
 const SCENARIOS: Record<string, { sessions: number, receiversPerSession: number, ws?: number, wav?: number }> = {
   s1: { sessions: 10, receiversPerSession: 1 },
@@ -37,7 +45,7 @@ const PUSH = new Set(['push', 'push-ramp'])
 
 type Target = 'ceiling' | 'server' | 'url' | 'cluster'
 interface InstanceShare { instanceId: string, sessions: number, cpuPct: number }
-interface Run { target: Target, result: ScenarioResult, ramp?: RampResult, instances?: InstanceShare[] }
+interface Run { target: Target, variant?: string, result: ScenarioResult, ramp?: RampResult, instances?: InstanceShare[] }
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -57,6 +65,9 @@ const { values, positionals } = parseArgs({
     wav: { type: 'string' },
     'p99-limit': { type: 'string' },
     cluster: { type: 'string' },
+    codec: { type: 'string' },
+    'opus-listeners': { type: 'string' },
+    'opus-bitrate': { type: 'string' },
     out: { type: 'string', default: join(process.cwd(), 'bench', 'results') }
   }
 })
@@ -93,6 +104,25 @@ if (clusterSize > 0 && RAMPS.has(scenario)) {
   console.error(`--cluster runs one fixed load; "${scenario}" ramps the load up: run it without --cluster`)
   process.exit(2)
 }
+const codecArg = values.codec ?? 'pcm'
+if (!['pcm', 'opus', 'both'].includes(codecArg) || (values.codec !== undefined && !PUSH.has(scenario))) {
+  console.error('--codec takes pcm, opus or both, for push and push-ramp (other scenarios: --opus-listeners N)')
+  process.exit(2)
+}
+const opusListeners = values['opus-listeners'] === undefined ? 0 : Number(values['opus-listeners'])
+if (values['opus-listeners'] !== undefined && (PUSH.has(scenario) || !Number.isInteger(opusListeners) || opusListeners < 1)) {
+  console.error('--opus-listeners takes a number of listeners per session (1 or more), for s1, s2, s3 and ramp')
+  process.exit(2)
+}
+/** One load of this invocation: the codec WebSocket listeners take and how many there are per session. */
+interface Variant { name: string, codec: PushCodec, ws: number }
+const variants: Variant[] = opusListeners > 0
+  ? [{ name: 'no Opus', codec: 'pcm', ws: wsPerSession }, { name: `${opusListeners} Opus/session`, codec: 'opus', ws: opusListeners }]
+  : (codecArg === 'both' ? ['pcm', 'opus'] as const : [codecArg as PushCodec]).map((codec) => ({ name: codec, codec, ws: wsPerSession }))
+if (variants.length > 1 && (clusterSize > 0 || values['compare-ceiling'] || values.url !== undefined)) {
+  console.error('--codec both and --opus-listeners run against fresh spawned servers: not with --cluster, --compare-ceiling or --url')
+  process.exit(2)
+}
 const targets: Target[] = clusterSize > 0
   ? ['server', 'cluster']
   : values['compare-ceiling'] ? ['ceiling', 'server'] : values.ceiling ? ['ceiling'] : values.url ? ['url'] : ['server']
@@ -106,7 +136,11 @@ for (const t of targets) {
     process.exit(2)
   }
 }
-const label = (t: Target): string => (t === 'ceiling' ? `${scenario}-ceiling` : t === 'cluster' ? `${scenario}-cluster${clusterSize}` : scenario)
+const label = (t: Target, v?: Variant): string => {
+  const base = t === 'ceiling' ? `${scenario}-ceiling` : t === 'cluster' ? `${scenario}-cluster${clusterSize}` : scenario
+  if (v === undefined || variants.length === 1) return PUSH.has(scenario) && v?.codec === 'opus' ? `${base}-opus` : base
+  return opusListeners > 0 ? (v.codec === 'opus' ? `${base}-opus${opusListeners}` : base) : `${base}-${v.codec}`
+}
 
 function binary (command: string): string {
   try {
@@ -118,8 +152,9 @@ function binary (command: string): string {
 }
 
 /** What every run of this invocation shares, so a direct run and a cluster run carry the same load. */
-function scenarioBase (url: string, serverPid?: number) {
-  return { url, token: values.token, sessions, durationS, audioPollMs, serverPid, wsPerSession, wavPerSession, bodyEncoding } as const
+function scenarioBase (url: string, serverPid?: number, v: Variant = variants[0]!) {
+  return { url, token: values.token, sessions, durationS, audioPollMs, serverPid, wsPerSession: v.ws, wavPerSession, bodyEncoding, codec: v.codec,
+    opusBitrate: values['opus-bitrate'] === undefined ? undefined : Number(values['opus-bitrate']) } as const
 }
 
 /** The scenario through HAProxy against `clusterSize` instances; per instance: sessions held and CPU. */
@@ -152,7 +187,7 @@ async function runCluster (): Promise<Run> {
   }
 }
 
-async function runTarget (target: Target): Promise<Run> {
+async function runTarget (target: Target, variant: Variant = variants[0]!): Promise<Run> {
   if (target === 'cluster') return runCluster()
   let url = values.url
   let pid = values['server-pid'] ? Number(values['server-pid']) : undefined
@@ -161,27 +196,28 @@ async function runTarget (target: Target): Promise<Run> {
     const s = await spawnServer(scripts[target as 'ceiling' | 'server'], values.token)
     ;({ url, pid, stop } = s)
   }
-  const base = scenarioBase(url as string, pid)
+  const base = scenarioBase(url as string, pid, variant)
+  const name = label(target, variant)
   try {
     if (!RAMPS.has(scenario)) {
-      const result = await runScenario({ ...base, scenario: label(target), receiversPerSession: shape!.receiversPerSession })
+      const result = await runScenario({ ...base, scenario: name, receiversPerSession: shape!.receiversPerSession })
       console.log(formatScenario(result, target))
-      return { target, result }
+      return { target, variant: name, result }
     }
     const levels = values.levels?.split(',').map(Number)
     const push = scenario === 'push-ramp'
     const p99LimitMs = values['p99-limit'] ? Number(values['p99-limit']) : push ? 500 : undefined
-    const options = { ...base, levels, p99LimitMs, label: scenario, vary: push ? 'wsPerSession' as const : 'receiversPerSession' as const }
+    const options = { ...base, levels, p99LimitMs, label: name, vary: push ? 'wsPerSession' as const : 'receiversPerSession' as const }
     const ramp = await runRamp(options, (s) => {
       console.log(formatScenario(s.result, target))
       console.log(`-> level ${s.level} ${push ? 'WebSocket listeners' : 'receivers'}/session ${s.held ? 'held' : `failed: ${s.reason}`}\n`)
     })
     const lastHeld = [...ramp.steps].reverse().find((s) => s.held) ?? ramp.steps[0]
-    console.log(`${scenario} against ${target}: capacity ${ramp.capacity} ${ramp.unit} x ${sessions} sessions ` +
+    console.log(`${name} against ${target}: capacity ${ramp.capacity} ${ramp.unit} x ${sessions} sessions ` +
       `(${ramp.capacity * sessions} in all${push ? `, plus ${wavPerSession} stream.wav readers/session` : ''}); ` +
       `${ramp.bottleneck} ran out of CPU first (${ramp.bottleneckDetail})`)
-    console.log(`RAMP scenario=${scenario} capacity=${ramp.capacity} sessions=${sessions} bottleneck=${ramp.bottleneck}`)
-    return { target, result: (lastHeld as NonNullable<typeof lastHeld>).result, ramp }
+    console.log(`RAMP scenario=${name} capacity=${ramp.capacity} sessions=${sessions} bottleneck=${ramp.bottleneck}`)
+    return { target, variant: name, result: (lastHeld as NonNullable<typeof lastHeld>).result, ramp }
   } finally {
     await stop()
   }
@@ -189,10 +225,18 @@ async function runTarget (target: Target): Promise<Run> {
 
 const runs: Run[] = []
 for (const t of targets) {
-  runs.push(await runTarget(t))
+  for (const v of t === 'cluster' ? variants.slice(0, 1) : variants) {
+    runs.push(await runTarget(t, v))
+    console.log('')
+  }
+}
+if (runs.length > 1) console.log(formatSideBySide(runs.map((r) => ({ target: variants.length > 1 ? r.variant ?? r.target : r.target, result: r.result }))) + '\n')
+const ramps = runs.filter((r) => r.ramp !== undefined)
+if (ramps.length > 1) {
+  console.log('ramps side by side (capacity = the last level held):')
+  for (const r of ramps) console.log(`  ${(r.variant ?? r.target).padEnd(20)} ${r.ramp!.capacity} ${r.ramp!.unit} x ${sessions} sessions; ${r.ramp!.bottleneck}: ${r.ramp!.bottleneckDetail}`)
   console.log('')
 }
-if (runs.length > 1) console.log(formatSideBySide(runs.map((r) => ({ target: r.target, result: r.result }))) + '\n')
 const [direct, balanced] = [runs.find((r) => r.target === 'server'), runs.find((r) => r.target === 'cluster')]
 if (direct !== undefined && balanced !== undefined) {
   console.log(`HAProxy + ${clusterSize} instance(s) vs one server directly, added latency (p50 / p99 ms):`)
@@ -208,6 +252,6 @@ if (direct !== undefined && balanced !== undefined) {
 mkdirSync(values.out, { recursive: true })
 const file = join(values.out, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, platform: process.platform }
-writeFileSync(file, JSON.stringify({ scenario, machine, durationS, audioPollMs, sessions, wsPerSession, wavPerSession, runs }, null, 2))
+writeFileSync(file, JSON.stringify({ scenario, machine, durationS, audioPollMs, sessions, wsPerSession, wavPerSession, codec: codecArg, opusListeners, runs }, null, 2))
 console.log(`results written to ${file}`)
-for (const r of runs) console.log(resultLine(label(r.target), r.result))
+for (const r of runs) console.log(resultLine(r.variant ?? label(r.target), r.result))

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { PERIODIC, RunContext } from './lib/context.js'
 import { cpuSeconds, machineBusySeconds, memoryMb } from './lib/proc.js'
-import { CLOSE_WAIT_MS, WavListener, WsListener, type PushTally } from './lib/push-receivers.js'
+import { CLOSE_WAIT_MS, WavListener, WsListener, type PushCodec, type PushTally } from './lib/push-receivers.js'
 import { Receiver } from './lib/receiver.js'
 import { sleepUntil } from './lib/scheduler.js'
 import { Sharer } from './lib/sharer.js'
@@ -28,6 +28,10 @@ export interface ScenarioOptions {
   /** Push listeners per session: WebSocket receivers and real-time stream.wav readers (default 0). */
   wsPerSession?: number
   wavPerSession?: number
+  /** What the WebSocket listeners take: float32 PCM frames (default) or Opus frames (`?codec=opus`). */
+  codec?: PushCodec
+  /** Opus listeners pin this tier (`&bitrate=K`) instead of adapting (the server's adaptive bitrate steps up after 10 s). */
+  opusBitrate?: number
   /** How sharers write their audio JSON (default plain, as JSON.stringify). */
   bodyEncoding?: BodyEncoding
 }
@@ -61,6 +65,18 @@ export interface PushReport extends ChunkCounts {
   bytesReceived: number
   bytesExpected: number
   readerPauses: number
+  outOfOrder: number
+  /** Bytes each listener received per second over the steady window (mean over the listeners). */
+  bytesPerSPerListener: number
+}
+
+/** Opus encoding over the steady window, from the server's /metrics (null when it has no such counters). */
+export interface OpusEncodeReport {
+  /** musicshare_opus_encode_seconds_total: seconds spent encoding on the encoder thread. */
+  encodeSeconds: number
+  /** encodeSeconds / window / sessions, in % of one core. */
+  cpuPctPerSession: number
+  encoders: number
 }
 
 export interface ScenarioResult {
@@ -84,17 +100,35 @@ export interface ScenarioResult {
   machine: { cores: number, busyCpuPct: number, othersCpuPct: number }
   generator: { cpuPct: number, sendLatenessMs: Summary }
   /** Only when the run had push listeners. */
-  push?: { wsPerSession: number, wavPerSession: number, ws: PushReport, wav: PushReport }
+  push?: { wsPerSession: number, wavPerSession: number, codec: PushCodec, ws: PushReport, wav: PushReport }
+  opus: OpusEncodeReport | null
   /**
    * p99Ms: the worst periodic endpoint p99 (polling runs) or the worst push delivery delay p99 (push runs);
    * lost/lossPct: chunks lost by pollers and push listeners together.
    */
-  summary: { p99Ms: number, lossPct: number, lost: number, errors: number }
+  summary: { p99Ms: number, periodicP99Ms: number, lossPct: number, lost: number, errors: number }
+}
+
+/** One sample of the server's Opus counters from /metrics, or undefined (metrics off, or not reachable). */
+async function opusCounters (url: string): Promise<{ encodeSeconds: number, encoders: number } | undefined> {
+  try {
+    const res = await fetch(`${url}/metrics`)
+    const text = await res.text()
+    if (res.status !== 200) return undefined
+    const value = (name: string): number | undefined => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)
+      return m?.[1] === undefined ? undefined : Number(m[1])
+    }
+    const encodeSeconds = value('musicshare_opus_encode_seconds_total')
+    return encodeSeconds === undefined ? undefined : { encodeSeconds, encoders: value('musicshare_opus_encoders') ?? 0 }
+  } catch {
+    return undefined
+  }
 }
 
 const lossPctOf = (lost: number, expected: number): number => (expected === 0 ? 0 : Math.round((lost / expected) * 1e6) / 1e4)
 
-function pushReport (tallies: readonly PushTally[]): PushReport {
+function pushReport (tallies: readonly PushTally[], steadyS: number): PushReport {
   const sum = (f: (t: PushTally) => number): number => tallies.reduce((a, t) => a + f(t), 0)
   const expected = sum((t) => t.expected)
   const lost = sum((t) => t.lost)
@@ -113,7 +147,9 @@ function pushReport (tallies: readonly PushTally[]): PushReport {
     joiningDelayMs: summarize(tallies.flatMap((t) => t.joiningDelaysMs)),
     bytesReceived: sum((t) => t.bytesReceived),
     bytesExpected: sum((t) => t.bytesExpected),
-    readerPauses: sum((t) => t.pauses)
+    readerPauses: sum((t) => t.pauses),
+    outOfOrder: sum((t) => t.outOfOrder),
+    bytesPerSPerListener: tallies.length === 0 ? 0 : Math.round(sum((t) => t.steadyBytes) / tallies.length / steadyS)
   }
 }
 
@@ -146,7 +182,7 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   const audioEnd = t0 + o.durationS * 1000
   const pollEnd = audioEnd + 2 * audioPollMs + 500
   const steadyFrom = Math.min(t0 + JOIN_AT + JOIN_SPREAD + 1000, (t0 + audioEnd) / 2)
-  const ctx = new RunContext(steadyFrom)
+  const ctx = new RunContext(steadyFrom, audioEnd)
 
   const sharers = Array.from({ length: o.sessions }, (_, i) => new Sharer(ctx, o.url, headers, String(nextSessionId++), i, o.bodyEncoding))
   sharers.forEach((s, i) => s.begin(t0 + (i / o.sessions) * 500, audioEnd))
@@ -170,7 +206,7 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
         continue
       }
       if (r < o.receiversPerSession + wsPer) {
-        const l = new WsListener(ctx, o.url, clientHeaders, s)
+        const l = new WsListener(ctx, o.url, clientHeaders, s, o.codec, o.opusBitrate)
         ws.push(l)
         pushRunning.push(l.run(joinAt))
       } else {
@@ -182,6 +218,7 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   })
 
   await sleepUntil(steadyFrom)
+  const opusFrom = await opusCounters(o.url)
   const from = { wall: performance.now(), gen: process.cpuUsage(), server: o.serverPid ? cpuSeconds(o.serverPid) : 0, machine: machineBusySeconds() }
   await sleepUntil(audioEnd)
   const wallS = (performance.now() - from.wall) / 1000
@@ -190,6 +227,14 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   const serverCpuPct = Number.isNaN(serverCpu) ? null : round((serverCpu / wallS) * 100)
   const machineCpuPct = round(((machineBusySeconds() - from.machine) / wallS) * 100)
   const genCpuPct = round(((genCpu.user + genCpu.system) / 1e6 / wallS) * 100)
+  const opusTo = opusFrom === undefined ? undefined : await opusCounters(o.url)
+  const opus = opusFrom === undefined || opusTo === undefined
+    ? null
+    : {
+        encodeSeconds: round(opusTo.encodeSeconds - opusFrom.encodeSeconds),
+        cpuPctPerSession: round(((opusTo.encodeSeconds - opusFrom.encodeSeconds) / wallS / o.sessions) * 100),
+        encoders: opusTo.encoders
+      }
 
   await Promise.all(running)
   await ctx.drain()
@@ -206,9 +251,16 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
   const lost = sum((t) => t.lost)
   const corrupt = sum((t) => t.corrupt)
   const lossPct = lossPctOf(lost, chunksExpected)
+  const steadyS = (audioEnd - steadyFrom) / 1000
   const push = ws.length + wav.length === 0
     ? undefined
-    : { wsPerSession: wsPer, wavPerSession: wavPer, ws: pushReport(ws.map((l) => l.tally())), wav: pushReport(wav.map((l) => l.tally())) }
+    : {
+        wsPerSession: wsPer,
+        wavPerSession: wavPer,
+        codec: o.codec ?? 'pcm',
+        ws: pushReport(ws.map((l) => l.tally()), steadyS),
+        wav: pushReport(wav.map((l) => l.tally()), steadyS)
+      }
   const pushLost = push === undefined ? 0 : push.ws.lost + push.wav.lost
   const pushExpected = push === undefined ? 0 : push.ws.chunksExpected + push.wav.chunksExpected
   const pushP99 = push === undefined ? [] : [push.ws, push.wav].filter((p) => p.deliveryDelayMs.count > 0).map((p) => p.deliveryDelayMs.p99)
@@ -249,14 +301,16 @@ export async function runScenario (o: ScenarioOptions): Promise<ScenarioResult> 
       sendLatenessMs: summarize([...ctx.endpoints.values()].flatMap((r) => r.lateness))
     },
     ...(push === undefined ? {} : { push }),
+    opus,
     summary: {
       p99Ms: push === undefined || pushP99.length === 0 ? Math.max(0, ...periodicP99) : Math.max(...pushP99),
+      periodicP99Ms: Math.max(0, ...periodicP99),
       lossPct: lossPctOf(lost + pushLost, chunksExpected + pushExpected),
       lost: lost + pushLost,
       // HTTP failures (non-2xx, resets, timeouts, refused upgrades), chunks whose bytes or fields differed from
       // what was sent (and bad WAV headers), and push connections that ended before their session did.
       errors: endpoints.reduce((a, e) => a + e.errors, 0) + corrupt +
-        (push === undefined ? 0 : push.ws.corrupt + push.wav.corrupt + push.ws.abnormal + push.wav.abnormal)
+        (push === undefined ? 0 : push.ws.corrupt + push.wav.corrupt + push.ws.abnormal + push.wav.abnormal + push.ws.outOfOrder + push.wav.outOfOrder)
     }
   }
 }

@@ -14,8 +14,11 @@ export class RunContext {
   readonly metadataAgeMs: number[] = []
   private readonly inflight = new Set<Promise<HttpResult>>()
 
-  /** performance.now() from which latency samples count (earlier ones are reported as warm-up). */
-  constructor (readonly steadyFrom: number) {}
+  /**
+   * performance.now() from which latency samples count (earlier ones are reported as warm-up), and until
+   * which push listeners count the bytes they receive as steady (the sharers' last audio).
+   */
+  constructor (readonly steadyFrom: number, readonly steadyUntil = Infinity) {}
 
   recorder (name: Endpoint): EndpointRecorder {
     let r = this.endpoints.get(name)

@@ -14,6 +14,8 @@ export interface PushTally {
   received: number
   lost: number
   duplicates: number
+  /** Chunks received after a later one (every sequence number must arrive once, in order). */
+  outOfOrder: number
   /** Frames / chunks whose bytes or fields differ from what the sharer sent (and bad WAV headers). */
   corrupt: number
   /**
@@ -31,7 +33,12 @@ export interface PushTally {
   bytesExpected: number
   /** WAV: times the reader stopped reading because it was more than MAX_AHEAD_S ahead of its playback clock. */
   pauses: number
+  /** Bytes (frames and text alike) received between ctx.steadyFrom and ctx.steadyUntil: the per-listener bandwidth. */
+  steadyBytes: number
 }
+
+/** What WebSocket listeners ask for: `pcm` (float32 frames, the default) or `opus` (`?codec=opus`). */
+export type PushCodec = 'pcm' | 'opus'
 
 /** How long after the session ended a push connection may take to close before it is cut. */
 export const CLOSE_WAIT_MS = 5_000
@@ -50,7 +57,10 @@ abstract class PushReceiver {
   protected abnormal = false
   protected corrupt = 0
   protected duplicates = 0
+  protected outOfOrder = 0
+  private highestSeq = -1
   protected bytes = 0
+  protected steadyBytes = 0
   protected pauses = 0
   protected forced = false
   private done: (() => void) | undefined
@@ -77,6 +87,8 @@ abstract class PushReceiver {
   /** Records a chunk as had at `at`. */
   protected got (seq: number, at: number): void {
     if (this.firstReceipt.has(seq)) { this.duplicates++; return }
+    if (seq < this.highestSeq) this.outOfOrder++
+    this.highestSeq = Math.max(this.highestSeq, seq)
     this.firstReceipt.set(seq, at)
     if (this.firstSeq === undefined || seq < this.firstSeq) this.firstSeq = seq
   }
@@ -89,14 +101,21 @@ abstract class PushReceiver {
     this.finished()
   }
 
+  /** Counts `n` bytes received at `at` (and in the steady window when it falls there). */
+  protected countBytes (n: number, at: number): void {
+    this.bytes += n
+    if (at >= this.ctx.steadyFrom && at < this.ctx.steadyUntil) this.steadyBytes += n
+  }
+
   protected expectedBytes (_expected: number): number {
     return 0
   }
 
   tally (): PushTally {
     const t: PushTally = {
-      failed: this.failed, abnormal: this.abnormal, expected: 0, received: 0, lost: 0, duplicates: this.duplicates,
-      corrupt: this.corrupt, delaysMs: [], sinceSentMs: [], joiningDelaysMs: [], bytesReceived: this.bytes, bytesExpected: 0, pauses: this.pauses
+      failed: this.failed, abnormal: this.abnormal, expected: 0, received: 0, lost: 0, duplicates: this.duplicates, outOfOrder: this.outOfOrder,
+      corrupt: this.corrupt, delaysMs: [], sinceSentMs: [], joiningDelaysMs: [], bytesReceived: this.bytes, bytesExpected: 0, pauses: this.pauses,
+      steadyBytes: this.steadyBytes
     }
     if (Number.isNaN(this.joinedAt)) return t
     this.sharer.ackedAt.forEach((ack, seq) => {
@@ -116,16 +135,54 @@ abstract class PushReceiver {
 }
 
 const FRAME_HEADER_BYTES = 20
+/** Opus frames: granule (f64) and receivedAt (f64) follow the common header, then the packets (README). */
+const OPUS_HEADER_BYTES = FRAME_HEADER_BYTES + 16
+/** 20 ms at 48 kHz: the granule advance of one packet. */
+const OPUS_PACKET_SAMPLES = 960
+/**
+ * TOC configurations (RFC 6716 section 3.1, the top five bits) whose frames last 20 ms: SILK NB/MB/WB, hybrid
+ * SWB/FB and CELT NB/WB/SWB/FB. Written out here rather than taken from the server, so an encoder bug shows.
+ */
+const OPUS_20MS_CONFIGS = new Set([1, 5, 9, 13, 15, 19, 23, 27, 31])
 
-/** A WebSocket receiver: every binary frame's header and float32 PCM are checked against the sharer's chunk. */
+/**
+ * Reads the packets of an Opus frame's body (u16 N, N u16 lengths, the packets): their lengths, or undefined
+ * when the framing is inconsistent or a packet is not one 20 ms Opus frame (TOC code 0, a 20 ms configuration).
+ */
+export function opusPackets (body: Buffer): number[] | undefined {
+  if (body.length < 2) return undefined
+  const n = body.readUInt16LE(0)
+  let at = 2 + 2 * n
+  if (n === 0 || body.length < at) return undefined
+  const lengths: number[] = []
+  for (let i = 0; i < n; i++) {
+    const len = body.readUInt16LE(2 + 2 * i)
+    const toc = body[at]
+    if (len === 0 || at + len > body.length || toc === undefined || (toc & 3) !== 0 || !OPUS_20MS_CONFIGS.has(toc >> 3)) return undefined
+    lengths.push(len)
+    at += len
+  }
+  return at === body.length ? lengths : undefined
+}
+
+/**
+ * A WebSocket receiver. PCM: every binary frame's header and float32 PCM are checked against the sharer's chunk.
+ * Opus (`?codec=opus`): the header (48 kHz, 2 channels, codec 1, the sharer's timestamp), the packet framing and
+ * every packet's TOC byte, and that granules run on without a gap (each frame starts where the one before ended).
+ */
 export class WsListener extends PushReceiver {
   private socket: WebSocket | undefined
   private sawEnded = false
+  private nextGranule: { seq: number, granule: number } | undefined
+
+  constructor (ctx: RunContext, baseUrl: string, headers: Record<string, string>, sharer: Sharer, private readonly codec: PushCodec = 'pcm', private readonly opusBitrate?: number) {
+    super(ctx, baseUrl, headers, sharer)
+  }
 
   protected open (): void {
     const startedAt = performance.now()
     const rec = this.ctx.recorder('WS connect')
-    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/share/${this.sharer.sessionId}/ws`
+    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/share/${this.sharer.sessionId}/ws${this.codec === 'opus' ? `?codec=opus${this.opusBitrate === undefined ? '' : `&bitrate=${this.opusBitrate}`}` : ''}`
     const ws = new WebSocket(url, { headers: this.headers, perMessageDeflate: false })
     this.socket = ws
     ws.on('open', () => {
@@ -146,8 +203,9 @@ export class WsListener extends PushReceiver {
     })
     ws.on('message', (raw: WebSocket.RawData, isBinary: boolean) => {
       const data = raw as Buffer // binaryType is 'nodebuffer'
-      this.bytes += data.length
-      if (isBinary) this.frame(data, performance.now())
+      const at = performance.now()
+      this.countBytes(data.length, at)
+      if (isBinary) this.frame(data, at)
       else if (data.includes('"type":"ended"')) this.sawEnded = true
     })
     ws.on('close', (code: number) => {
@@ -158,12 +216,28 @@ export class WsListener extends PushReceiver {
   }
 
   private frame (data: Buffer, at: number): void {
+    if (this.codec === 'opus') { this.opusFrame(data, at); return }
     if (data.length < FRAME_HEADER_BYTES || data[17] !== 0 || data[18] !== 0 || data[19] !== 0) { this.corrupt++; return }
     const seq = data.readUInt32LE(0)
     const intact = data.readUInt32LE(12) === 44_100 && data[16] === 2 && data.readDoubleLE(4) === this.sharer.sentTimestamp[seq] &&
       pcmMatches(data.subarray(FRAME_HEADER_BYTES), this.sharer.index, seq)
     if (intact) this.got(seq, at)
     else this.corrupt++
+  }
+
+  private opusFrame (data: Buffer, at: number): void {
+    if (data.length < OPUS_HEADER_BYTES || data[17] !== 1 || data[18] !== 0 || data[19] !== 0) { this.corrupt++; return }
+    const seq = data.readUInt32LE(0)
+    const granule = data.readDoubleLE(20)
+    const packets = opusPackets(data.subarray(OPUS_HEADER_BYTES))
+    const intact = packets !== undefined && data.readUInt32LE(12) === 48_000 && data[16] === 2 &&
+      data.readDoubleLE(4) === this.sharer.sentTimestamp[seq] && Number.isInteger(granule) && granule >= 0 &&
+      Number.isFinite(data.readDoubleLE(28)) &&
+      // The frame after the one before starts where it ended (a gap in sequence numbers is counted as a loss).
+      (this.nextGranule === undefined || this.nextGranule.seq !== seq || this.nextGranule.granule === granule)
+    if (!intact) { this.corrupt++; return }
+    this.nextGranule = { seq: seq + 1, granule: granule + packets.length * OPUS_PACKET_SAMPLES }
+    this.got(seq, at)
   }
 
   protected cut (): void {
@@ -239,7 +313,7 @@ export class WavListener extends PushReceiver {
   }
 
   private data (res: IncomingMessage, data: Buffer, now: number): void {
-    this.bytes += data.length
+    this.countBytes(data.length, now)
     let p = 0
     if (this.headerBytes < this.header.length) {
       p = data.copy(this.header, this.headerBytes, 0, this.header.length - this.headerBytes)

@@ -8,7 +8,7 @@ const na = (v: number | null): string => (v === null ? 'NA' : String(v))
 export function formatScenario (r: ScenarioResult, target: string): string {
   const lines = [
     `== ${r.scenario} against ${target} (${r.url}): ${r.sessions} sessions x ${r.receiversPerSession} receivers` +
-      (r.push === undefined ? '' : ` + ${r.push.wsPerSession} WebSocket + ${r.push.wavPerSession} stream.wav listeners`) +
+      (r.push === undefined ? '' : ` + ${r.push.wsPerSession} WebSocket (${r.push.codec}) + ${r.push.wavPerSession} stream.wav listeners`) +
       `, ${r.durationS} s, audio poll ${r.audioPollMs} ms`,
     `${'endpoint'.padEnd(14)}${pad('requests', 9)}${pad('req/s', 8)}${pad('p50', 8)}${pad('p95', 8)}${pad('p99', 8)}${pad('max', 8)}` +
       `${pad('late99', 8)}${pad('warm99', 8)}${pad('errors', 7)}  statuses`,
@@ -27,6 +27,10 @@ export function formatScenario (r: ScenarioResult, target: string): string {
     `delivery delay ms (sharer POST acked -> first receipt): p50 ${x.deliveryDelayMs.p50}, p95 ${x.deliveryDelayMs.p95}, max ${x.deliveryDelayMs.max}; ` +
       `metadata age ms at receipt: p50 ${x.metadataAgeMs.p50}, p95 ${x.metadataAgeMs.p95}, max ${x.metadataAgeMs.max}`,
     ...(r.push === undefined ? [] : [formatPush('WebSocket', r.push.ws), formatPush('stream.wav', r.push.wav)]),
+    ...(r.opus === null || r.opus.encodeSeconds === 0
+      ? []
+      : [`Opus encoding (/metrics, steady window): ${r.opus.encodeSeconds} s on the encoder thread, ` +
+          `${r.opus.cpuPctPerSession} % of one core per session (${r.opus.encoders} encoders at the end)`]),
     `traffic (generator side, bodies): in ${mb(r.traffic.bytesInPerS)} MB/s, out ${mb(r.traffic.bytesOutPerS)} MB/s`,
     `server pid ${na(r.server.pid)}: CPU ${na(r.server.cpuPct)} % of one core, RSS ${na(r.server.rssMb)} MB (peak ${na(r.server.peakRssMb)} MB); ` +
       `generator: CPU ${r.generator.cpuPct} %, send lateness p50 ${r.generator.sendLatenessMs.p50} / p99 ${r.generator.sendLatenessMs.p99} / max ${r.generator.sendLatenessMs.max} ms`,
@@ -41,7 +45,7 @@ function formatPush (transport: 'WebSocket' | 'stream.wav', p: PushReport): stri
   const wav = transport === 'stream.wav'
   return `${transport} listeners ${p.listeners} (failed ${p.failed}, ended early ${p.abnormal}): chunks expected ${p.chunksExpected}, ` +
     `received ${p.chunksReceived}, ${wav ? 'missing' : 'dropped (sequence gaps)'} ${p.lost} (${p.lossPct} %), duplicates ${p.duplicates}, ` +
-    `corrupt ${p.corrupt}\n  delivery delay ms (sharer POST acked -> ${wav ? 'last byte of the chunk' : 'frame'} received): ` +
+    `corrupt ${p.corrupt}, out of order ${p.outOfOrder}; ${(p.bytesPerSPerListener / 1000).toFixed(1)} KB/s per listener (steady window)\n  delivery delay ms (sharer POST acked -> ${wav ? 'last byte of the chunk' : 'frame'} received): ` +
     `p50 ${d.p50}, p95 ${d.p95}, p99 ${d.p99}, max ${d.max} (${d.count} chunks; negative: before the POST's response); ` +
     `from POST sent: p50 ${e.p50}, p99 ${e.p99}, max ${e.max}; while listeners joined: p99 ${p.joiningDelayMs.p99} (${p.joiningDelayMs.count})` +
     (wav
@@ -53,13 +57,19 @@ function formatPush (transport: 'WebSocket' | 'stream.wav', p: PushReport): stri
 /** Key figures of several runs of the same scenario, one column per target. */
 export function formatSideBySide (runs: ReadonlyArray<{ target: string, result: ScenarioResult }>): string {
   const rows: Array<[string, (r: ScenarioResult) => string | number]> = [
-    ['worst periodic p99 ms', (r) => r.summary.p99Ms],
+    ['worst periodic p99 ms', (r) => r.summary.periodicP99Ms],
+    ['summary p99 ms', (r) => r.summary.p99Ms],
   ['receivers joining p99 ms', (r) => Math.max(0, ...r.endpoints.map((e) => e.warmupLatencyMs.p99))],
     ...['POST metadata', 'POST audio', 'GET metadata', 'GET audio'].map((name): [string, (r: ScenarioResult) => string | number] =>
       [`${name} p50/p99 ms`, (r) => { const e = r.endpoints.find((x) => x.endpoint === name); return e ? `${e.latencyMs.p50}/${e.latencyMs.p99}` : '-' }]),
     ['loss %', (r) => r.summary.lossPct],
     ['errors', (r) => r.summary.errors],
     ['delivery delay p95 ms', (r) => r.receivers.deliveryDelayMs.p95],
+    ['WS codec', (r) => r.push?.codec ?? '-'],
+    ['WS delivery p50/p99 ms', (r) => (r.push === undefined ? '-' : `${r.push.ws.deliveryDelayMs.p50}/${r.push.ws.deliveryDelayMs.p99}`)],
+    ['WS KB/s per listener', (r) => (r.push === undefined ? '-' : (r.push.ws.bytesPerSPerListener / 1000).toFixed(1))],
+    ['WS dropped/out of order', (r) => (r.push === undefined ? '-' : `${r.push.ws.lost}/${r.push.ws.outOfOrder}`)],
+    ['Opus encode % core/sess', (r) => (r.opus === null ? '-' : r.opus.cpuPctPerSession)],
     ['server CPU % (1 core)', (r) => na(r.server.cpuPct)],
     ['server peak RSS MB', (r) => na(r.server.peakRssMb)],
     ['generator CPU %', (r) => r.generator.cpuPct],
