@@ -168,7 +168,8 @@ export function opusPackets (body: Buffer): number[] | undefined {
 /**
  * A WebSocket receiver. PCM: every binary frame's header and float32 PCM are checked against the sharer's chunk.
  * Opus (`?codec=opus`): the header (48 kHz, 2 channels, codec 1, the sharer's timestamp), the packet framing and
- * every packet's TOC byte, and that granules run on without a gap (each frame starts where the one before ended).
+ * every packet's TOC byte, and that granules run on without a gap (each frame starts where the one before ended)
+ * within a bitrate tier (a `quality` event starts a tier's own numbering).
  */
 export class WsListener extends PushReceiver {
   private socket: WebSocket | undefined
@@ -207,6 +208,8 @@ export class WsListener extends PushReceiver {
       this.countBytes(data.length, at)
       if (isBinary) this.frame(data, at)
       else if (data.includes('"type":"ended"')) this.sawEnded = true
+      // Each bitrate tier is an encoder of its own, with granules of its own: after a tier change they start anew.
+      else if (data.includes('"type":"quality"')) this.nextGranule = undefined
     })
     ws.on('close', (code: number) => {
       rec.bytesIn += this.bytes
