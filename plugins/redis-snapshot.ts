@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
 import { DomainError } from '../src/errors.js'
 import { RedisSnapshot } from '../src/snapshot/redis-snapshot.js'
@@ -70,10 +70,12 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (_request, reply) => { reply.header('x-instance-id', app.config.instanceId) })
 
   // A session this instance does not hold may be in Redis (another instance died, or the load balancer
-  // moved it here): take it over before the route looks it up. Sessions held in memory cost nothing here.
-  const adopt: preHandlerAsyncHookHandler = async (request) => {
+  // moved it here): take it over before the route looks it up. In onRequest, after authentication and the
+  // rate limit; the sharer guard (plugins/sharer-guard.ts) locates the session itself, so it never judges a
+  // write before the takeover. Sessions held in memory cost a map lookup here.
+  const adopt: onRequestAsyncHookHandler = async (request) => {
     const { sessionId } = request.params as { sessionId?: string }
-    if (sessionId !== undefined && app.sessions.lookup(sessionId).state === 'unknown') await snapshot.directory.adopt(sessionId)
+    if (sessionId !== undefined) await app.sessions.locate(sessionId)
   }
 
   // Claiming costs one round trip, on the start route only: the hooks are attached to that route alone.
@@ -87,7 +89,7 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
     if (newClaims.has(request) && reply.statusCode >= 300) await snapshot.release((request.body as { sessionId: string }).sessionId)
   }
   app.addHook('onRoute', (route) => {
-    if (route.url.includes(':sessionId')) route.preHandler = [adopt, ...toArray(route.preHandler)]
+    if (route.url.includes(':sessionId')) route.onRequest = [...toArray(route.onRequest), adopt]
     if (route.config?.claimsSessionId !== true) return
     route.preHandler = [...toArray(route.preHandler), claim]
     route.onResponse = [...toArray(route.onResponse), releaseIfFailed]

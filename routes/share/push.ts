@@ -99,7 +99,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       if (request.query.role === 'sharer' && request.credential !== 'bearer') {
         throw new CredentialError('A sharer needs the bearer token: a listen key only receives', 'bearer')
       }
-      if (request.query.role === 'sharer') app.verifySharer(request)
+      if (request.query.role === 'sharer') await app.verifySharer(request)
       acceptPush(request.params.sessionId)
     },
     handler: async () => {

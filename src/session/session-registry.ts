@@ -85,6 +85,12 @@ export interface RegistryEvents {
   sent: [session: ShareSession, bytes: number]
 }
 
+/** Where sessions live beyond this process (the Redis snapshot): asked for ids this process does not hold. */
+export interface SessionStore {
+  /** Brings the session `id` into this registry if the store holds it (restore, takeover). Never throws. */
+  adopt (id: string): Promise<void>
+}
+
 export interface RegistryLog {
   info (obj: object, msg: string): void
   warn (obj: object, msg: string): void
@@ -98,6 +104,7 @@ export class SessionRegistry {
   #active = new Map<string, ShareSession>()
   #ended = new Map<string, EndedSession>()
   #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+  #store: SessionStore | undefined
 
   readonly events = new EventEmitter<RegistryEvents>()
 
@@ -108,6 +115,22 @@ export class SessionRegistry {
   activeSessions (): IterableIterator<ShareSession> { return this.#active.values() }
   /** Ended sessions still remembered, the longest-ended first. */
   endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
+
+  /** Ids this process does not hold are looked for in `store` from now on. */
+  useStore (store: SessionStore | undefined): void {
+    this.#store = store
+  }
+
+  /**
+   * The session `id` as `lookup` answers, after asking the store for it when this process does not know
+   * it (a session another instance held, in a cluster). Every check of a request against a session (the
+   * sharer guard first) goes through here, so it sees the session a takeover brings, not the absence
+   * before it.
+   */
+  async locate (id: string): Promise<SessionLookup> {
+    if (this.#store !== undefined && !this.#active.has(id) && !this.#ended.has(id)) await this.#store.adopt(id)
+    return this.lookup(id)
+  }
 
   start (id: string, now: number, sharer?: SharerBinding): ShareSession {
     if (this.#active.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')

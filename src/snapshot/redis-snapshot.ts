@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { ComponentHealth } from '../observability/health-checks.js'
-import type { EndedSession, RegistryEvents, SessionRegistry } from '../session/session-registry.js'
+import type { EndedSession, RegistryEvents, SessionRegistry, SessionStore } from '../session/session-registry.js'
 import { ENDED_KEY, SESSION_KEY, snapshotKeys } from './snapshot-schema.js'
 import { SnapshotWriter, type Batch, type WriterOptions } from './snapshot-writer.js'
 import { ClaimBook, defineClusterScripts, EPOCH_KEY, type ScriptReply } from '../cluster/cluster-claims.js'
@@ -35,9 +35,10 @@ export type ClaimResult =
  * server was down. Requests never wait for Redis: registry events only mark sessions dirty and `flush()`
  * (run on a timer) writes them in one pipeline. When Redis is down or failing the server keeps serving
  * from memory, reports itself degraded, logs once per outage, and rewrites every live session when
- * Redis answers again.
+ * Redis answers again. As the registry's store it takes over sessions of other instances when their
+ * requests arrive here.
  */
-export class RedisSnapshot {
+export class RedisSnapshot implements SessionStore {
   readonly writer: SnapshotWriter
   /** Ownership: claims, heartbeat, takeovers (see cluster-claims.ts). */
   readonly directory: ClusterDirectory
@@ -159,9 +160,15 @@ export class RedisSnapshot {
     }
   }
 
+  /** A request names a session this instance does not hold: take it over from Redis if it is there. */
+  adopt (id: string): Promise<void> {
+    return this.directory.adopt(id)
+  }
+
   /** Final flush (when Redis is there), then disconnects. Sessions stay in Redis for the next start. */
   async close (): Promise<void> {
     this.#closed = true
+    this.registry.useStore(undefined)
     for (const off of this.#unsubscribe) off()
     await this.#flushing
     await this.#restoring
@@ -175,6 +182,7 @@ export class RedisSnapshot {
   }
 
   #subscribe (): void {
+    this.registry.useStore(this)
     const on = <K extends keyof RegistryEvents>(event: K, listener: (...args: RegistryEvents[K]) => void) => {
       this.registry.events.on(event, listener as never)
       this.#unsubscribe.push(() => this.registry.events.off(event, listener as never))

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { App } from '../../app.js'
-import { build, clientChunk, CLIENT_HEADERS, JSON_HEADERS, startSession } from '../helper.js'
+import { build, clientChunk, clientMetadata, CLIENT_HEADERS, errorShape, JSON_HEADERS, startSession } from '../helper.js'
 import { PrivateRedis, redisBinary } from '../redis-server.js'
 import { listen, openStream, openWs, postAudio, until } from '../push/push-helper.js'
 
@@ -119,4 +119,46 @@ t.test('push listeners of a session taken over are let go with "moved" (WebSocke
   await postAudio(baseB, 1, new Float32Array([0.5, -0.5]))
   await until(() => again.messages.some((m) => m.binary), 'audio from the new owner')
   again.ws.close()
+})
+
+const SHARER = '10.0.0.1'
+const OTHER = '10.0.0.99'
+
+async function startFrom (app: App, sessionId: string, remoteAddress = SHARER): Promise<{ sharerKey: string, timestamp: number }> {
+  const res = await app.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId }, remoteAddress })
+  if (res.statusCode !== 200) throw new Error(`start ${sessionId}: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+t.test('the sharer guard holds on the first request a new owner gets: a stranger\'s write is 403, the sharer\'s 200', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const a = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-a', ...MANUAL })
+  const b = await build(t, { REDIS_URL: redis.url, INSTANCE_ID: 'node-b', ...MANUAL })
+  const ids = { metadata: '111111', audio: '222222', stop: '333333', ws: '444444', key: '555555' }
+  const keys: Record<string, string> = {}
+  for (const [route, id] of Object.entries(ids)) keys[route] = (await startFrom(a, id)).sharerKey
+  await a.redisSnapshot!.tick()
+  const request = (route: keyof typeof ids, remoteAddress: string, headers: Record<string, string> = {}) => {
+    const url = `/api/share/${ids[route]}/${route === 'key' ? 'metadata' : route}`
+    if (route === 'ws') return b.inject({ url: `${url}?role=sharer`, headers: { ...CLIENT_HEADERS, ...headers }, remoteAddress })
+    const payload = route === 'audio' ? clientChunk(0) : route === 'stop' ? undefined : clientMetadata()
+    return b.inject({ method: 'POST', url, headers: { ...(payload === undefined ? CLIENT_HEADERS : JSON_HEADERS), ...headers }, payload, remoteAddress })
+  }
+
+  // Address path: each session's first request on node-b is a stranger's.
+  for (const route of ['metadata', 'audio', 'stop', 'ws'] as const) {
+    const res = await request(route, OTHER)
+    t.equal(res.statusCode, 403, `${route}: a stranger's first write to the new owner is refused`)
+    t.match(res.json(), errorShape('FORBIDDEN'))
+    t.equal(b.sessions.lookup(ids[route]).state, 'active', `${route}: node-b took the session over to judge it`)
+  }
+  t.equal((await request('metadata', SHARER)).statusCode, 200, 'metadata from the sharer')
+  t.equal((await request('audio', SHARER)).statusCode, 200, 'audio from the sharer')
+  t.equal((await request('ws', SHARER)).statusCode, 426, 'the WebSocket sharer role passes the guard (then wants an upgrade)')
+  t.equal((await request('stop', SHARER)).statusCode, 200, 'stop from the sharer')
+  t.equal(b.sessions.requireActive(ids.metadata).metadata(Date.now())?.value.title, 'Song Title', 'the sharer\'s metadata, not a stranger\'s')
+
+  // Key path: a wrong key is refused on the first request, the right one is accepted from anywhere.
+  t.equal((await request('key', OTHER, { 'x-sharer-key': 'not-the-key' })).statusCode, 403, 'a wrong key first')
+  t.equal((await request('key', OTHER, { 'x-sharer-key': keys.key! })).statusCode, 200, 'the right key')
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { DomainError } from '../../src/errors.js'
 import { HTTP_STATUS, errorHeaders } from '../../plugins/error-handler.js'
-import { SESSION_LIMIT_RETRY_AFTER_SECONDS, SessionRegistry, type RegistryOptions } from '../../src/session/session-registry.js'
+import { SESSION_LIMIT_RETRY_AFTER_SECONDS, SessionRegistry, type RegistryOptions, type SessionStore } from '../../src/session/session-registry.js'
 import { CLIENT_FRAMES, MAX_AUDIO_BYTES, MONO_48K, REGISTRY_OPTIONS, RecordingLog, metadata, upload, type TapTest } from '../fixtures/audio.js'
 
 type T = TapTest
@@ -88,6 +88,21 @@ t.test('start', async (t) => {
     t.same(reg.receiveAudio('123456', upload(0), MAX_AUDIO_BYTES, 2100), { buffered: true }, 'sequence numbers start over')
     t.equal(reg.stop('123456', 3000).bytesTransferred, 176_400, 'and so do the totals')
   })
+})
+
+t.test('locate asks the store only for ids this process does not know', async (t) => {
+  const { reg } = registry()
+  const adopted: string[] = []
+  const store: SessionStore = { adopt: async (id) => { adopted.push(id); if (id === '222222') reg.start(id, 0) } }
+  reg.start('123456', 1000)
+  t.equal((await reg.locate('654321')).state, 'unknown', 'without a store, as lookup')
+  reg.useStore(store)
+  t.equal((await reg.locate('123456')).state, 'active')
+  reg.stop('123456', 2000)
+  t.equal((await reg.locate('123456')).state, 'ended')
+  t.equal((await reg.locate('654321')).state, 'unknown')
+  t.equal((await reg.locate('222222')).state, 'active', 'what the store brings is found')
+  t.same(adopted, ['654321', '222222'], 'held and ended sessions cost no lookup')
 })
 
 t.test('stop: duration in seconds and bytesTransferred in decoded bytes', async (t) => {
