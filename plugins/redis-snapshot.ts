@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
-import { DomainError } from '../src/errors.js'
 import { RedisSnapshot } from '../src/snapshot/redis-snapshot.js'
 import { HEARTBEAT_INTERVAL_MS } from '../src/cluster/cluster-claims.js'
 
@@ -10,23 +9,18 @@ declare module 'fastify' {
     /** Present only when REDIS_URL is set. */
     redisSnapshot?: RedisSnapshot
   }
-  interface FastifyContextConfig {
-    /** The route starts the session named by `body.sessionId`: claim the id in Redis first (SET NX). */
-    claimsSessionId?: boolean
-  }
 }
 
 /** Commands that take longer than this count as failed; the server goes on from memory. */
 const COMMAND_TIMEOUT_MS = 2_000
 const MAX_RECONNECT_DELAY_MS = 2_000
 
-const newClaims = new WeakSet<FastifyRequest>()
-
 /**
  * Optional: registered only when REDIS_URL is set. Restores the sessions Redis holds (this instance's and
  * orphans) before the server listens, mirrors every change to Redis on a timer (never inside a request),
- * claims session ids on start, keeps this instance's heartbeat, takes over sessions of other instances
- * when their requests arrive here (cluster), and reports itself in GET /health.
+ * becomes the session registry's store (every start is claimed and written to Redis before it is answered;
+ * sessions of other instances are taken over when their requests arrive here), keeps this instance's
+ * heartbeat, and reports itself in GET /health.
  */
 const redisSnapshot: FastifyPluginAsync = async (app) => {
   const { redisUrl, redis, sessions } = app.config
@@ -77,22 +71,8 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
     const { sessionId } = request.params as { sessionId?: string }
     if (sessionId !== undefined) await app.sessions.locate(sessionId)
   }
-
-  // Claiming costs one round trip, on the start route only: the hooks are attached to that route alone.
-  const claim: preHandlerAsyncHookHandler = async (request) => {
-    const { sessionId } = request.body as { sessionId: string }
-    const result = await snapshot.claim(sessionId)
-    if (result === 'taken') throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
-    if (result === 'claimed') newClaims.add(request)
-  }
-  const releaseIfFailed: onResponseAsyncHookHandler = async (request, reply) => {
-    if (newClaims.has(request) && reply.statusCode >= 300) await snapshot.release((request.body as { sessionId: string }).sessionId)
-  }
   app.addHook('onRoute', (route) => {
     if (route.url.includes(':sessionId')) route.onRequest = [...toArray(route.onRequest), adopt]
-    if (route.config?.claimsSessionId !== true) return
-    route.preHandler = [...toArray(route.preHandler), claim]
-    route.onResponse = [...toArray(route.onResponse), releaseIfFailed]
   })
 }
 

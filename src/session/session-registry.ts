@@ -85,8 +85,16 @@ export interface RegistryEvents {
   sent: [session: ShareSession, bytes: number]
 }
 
-/** Where sessions live beyond this process (the Redis snapshot): asked for ids this process does not hold. */
+/**
+ * Where sessions live beyond this process (the Redis snapshot): asked before a new session is announced,
+ * and for ids this process does not hold.
+ */
 export interface SessionStore {
+  /**
+   * Makes a new session durable (in a cluster: claims its id) before anyone hears of it. Throws a
+   * DomainError to refuse the start (SESSION_EXISTS); resolves without it when the store is unavailable.
+   */
+  commitStart (session: ShareSession): Promise<void>
   /** Brings the session `id` into this registry if the store holds it (restore, takeover). Never throws. */
   adopt (id: string): Promise<void>
 }
@@ -104,6 +112,8 @@ export class SessionRegistry {
   #active = new Map<string, ShareSession>()
   #ended = new Map<string, EndedSession>()
   #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+  /** Sessions whose start the store is committing: not served yet, but their ids and places are taken. */
+  #starting = new Map<string, Promise<void>>()
   #store: SessionStore | undefined
 
   readonly events = new EventEmitter<RegistryEvents>()
@@ -116,36 +126,73 @@ export class SessionRegistry {
   /** Ended sessions still remembered, the longest-ended first. */
   endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
 
-  /** Ids this process does not hold are looked for in `store` from now on. */
+  /** Sessions start through `store` from now on, and ids this process does not hold are looked for there. */
   useStore (store: SessionStore | undefined): void {
     this.#store = store
   }
 
   /**
    * The session `id` as `lookup` answers, after asking the store for it when this process does not know
-   * it (a session another instance held, in a cluster). Every check of a request against a session (the
-   * sharer guard first) goes through here, so it sees the session a takeover brings, not the absence
-   * before it.
+   * it (a session another instance held, in a cluster) or waiting for its start to be committed. Every
+   * check of a request against a session (the sharer guard first) goes through here, so it sees the
+   * session a takeover brings, not the absence before it.
    */
   async locate (id: string): Promise<SessionLookup> {
-    if (this.#store !== undefined && !this.#active.has(id) && !this.#ended.has(id)) await this.#store.adopt(id)
+    const starting = this.#starting.get(id)
+    if (starting !== undefined) await starting
+    else if (this.#store !== undefined && !this.#active.has(id) && !this.#ended.has(id)) await this.#store.adopt(id)
     return this.lookup(id)
   }
 
+  /** Starts a session in this process only: no store is asked (tests, tools). The start route uses `startCommitted`. */
   start (id: string, now: number, sharer?: SharerBinding): ShareSession {
-    if (this.#active.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
-    if (this.#active.size >= this.options.maxSessions) {
+    const session = this.#create(id, now, sharer)
+    this.#admit(session)
+    return session
+  }
+
+  /**
+   * Starts a session once the store has made it durable: until then its id is taken (a second start is
+   * SESSION_EXISTS) but nothing serves it and no event is emitted. If the store refuses, the session is
+   * dropped again and the store's error thrown.
+   */
+  async startCommitted (id: string, now: number, sharer?: SharerBinding): Promise<ShareSession> {
+    const session = this.#create(id, now, sharer)
+    if (this.#store === undefined) {
+      this.#admit(session)
+      return session
+    }
+    const commit = this.#store.commitStart(session)
+    this.#starting.set(id, commit.catch(() => {}))
+    try {
+      await commit
+    } catch (err) {
+      session.release()
+      throw err
+    } finally {
+      this.#starting.delete(id)
+    }
+    this.#admit(session)
+    return session
+  }
+
+  #create (id: string, now: number, sharer: SharerBinding | undefined): ShareSession {
+    if (this.#active.has(id) || this.#starting.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
+    if (this.#active.size + this.#starting.size >= this.options.maxSessions) {
       throw new DomainError('SESSION_LIMIT',
         `The server is at its limit of ${this.options.maxSessions} active sessions; try again later`,
         { retryAfterSeconds: SESSION_LIMIT_RETRY_AFTER_SECONDS })
     }
-    this.#ended.delete(id)
     const session = new ShareSession(id, now, this.options)
     session.sharer = sharer
-    this.#active.set(id, session)
-    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
-    this.events.emit('started', session)
     return session
+  }
+
+  #admit (session: ShareSession): void {
+    this.#ended.delete(session.id)
+    this.#active.set(session.id, session)
+    this.log.info({ sessionId: session.id, activeSessions: this.#active.size }, 'session started')
+    this.events.emit('started', session)
   }
 
   /**
@@ -155,9 +202,9 @@ export class SessionRegistry {
    * live here wins; one idle past the session timeout stays gone.
    */
   restore (snapshot: SessionSnapshot, now: number): RestoreOutcome {
-    if (this.#active.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
+    if (this.#active.has(snapshot.id) || this.#starting.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
     if (now - snapshot.lastActivity >= this.options.sessionTimeoutMs) return { state: 'skipped', reason: 'expired' }
-    if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
+    if (this.#active.size + this.#starting.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
     this.#ended.delete(snapshot.id)
     const session = new ShareSession(snapshot.id, snapshot.startTime, this.options)
     session.restore(snapshot, snapshot.chunks)

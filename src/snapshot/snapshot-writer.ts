@@ -3,9 +3,9 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession } from '../session/session.js'
 import {
-  AUDIO_STREAM_TTL_MS, audioEntryFields, endedFields, metadataFields, sessionFields, snapshotKeys
+  AUDIO_STREAM_TTL_MS, audioEntryFields, endedFields, flatFields, metadataFields, sessionFields, snapshotKeys
 } from './snapshot-schema.js'
-import { type ClaimBook, CommandList, EPOCH_KEY } from '../cluster/cluster-claims.js'
+import { type ClaimBook, CommandList, EPOCH_KEY, startRecord } from '../cluster/cluster-claims.js'
 
 export interface WriterOptions {
   sessionTimeoutMs: number
@@ -118,9 +118,10 @@ export class SnapshotWriter {
     }
 
     const writes: Array<{ id: string, kind: 'session' | 'ending' }> = []
-    const fenced = (id: string, kind: 'session' | 'ending', claim: string, claimTtl: string, commands: CommandList) => {
+    // A session's write carries its start record, for the claim it makes if it has none (started while Redis was away).
+    const fenced = (id: string, kind: 'session' | 'ending', claim: string, claimTtl: string, record: string, commands: CommandList) => {
       const keys = snapshotKeys(id)
-      pipeline.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, claimTtl, this.options.instanceId, ...commands.encode())
+      pipeline.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, claimTtl, this.options.instanceId, record, ...commands.encode())
       writes.push({ id, kind })
     }
     // Deletions first: a session stopped and started again within one flush is then written afresh.
@@ -129,7 +130,7 @@ export class SnapshotWriter {
     for (const ending of endings) {
       const commands = new CommandList()
       this.#writeEnding(commands, ending.ended, now)
-      fenced(ending.ended.id, 'ending', ending.claim, '', commands)
+      fenced(ending.ended.id, 'ending', ending.claim, '', '', commands)
     }
 
     for (const session of this.registry.activeSessions()) {
@@ -148,7 +149,7 @@ export class SnapshotWriter {
       }
       if (commands.length === 0) continue
       const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
-      fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), commands)
+      fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), startRecord(session.startTime, session.sharer), commands)
     }
     this.#dirty.clear()
     return { commands: pipeline.length - before, endings, writes }
@@ -183,7 +184,7 @@ export class SnapshotWriter {
     commands.call('del', keys.session, keys.metadata, keys.audio, keys.claim, keys.ended)
     const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
     if (ttl >= 1) {
-      commands.call('hset', keys.ended, ...flat(endedFields(ended)))
+      commands.call('hset', keys.ended, ...flatFields(endedFields(ended)))
       commands.call('pexpire', keys.ended, String(Math.round(ttl)))
     }
   }
@@ -197,7 +198,7 @@ export class SnapshotWriter {
     const keys = snapshotKeys(session.id)
     const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
     if (full) commands.call('del', keys.ended)
-    commands.call('hset', keys.session, ...flat(fields))
+    commands.call('hset', keys.session, ...flatFields(fields))
     commands.call('pexpire', keys.session, String(ttl))
   }
 
@@ -206,7 +207,7 @@ export class SnapshotWriter {
     const stored = session.metadata(now)
     commands.call('del', key)
     if (stored === undefined) return
-    commands.call('hset', key, ...flat(metadataFields(stored)))
+    commands.call('hset', key, ...flatFields(metadataFields(stored)))
     commands.call('pexpire', key, String(remaining(this.options.metadataTtlMs, stored.receivedAt, now)))
   }
 
@@ -225,6 +226,3 @@ export class SnapshotWriter {
   }
 }
 
-function flat (fields: Record<string, string>): string[] {
-  return Object.entries(fields).flat()
-}

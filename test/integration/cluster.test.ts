@@ -211,7 +211,7 @@ t.test('failover: kill -9 the owner; the sharer and three receivers carry on thr
   t.same(await heldBy(victim.url), [], 'it did not restore the session it lost (its claim names a live instance)')
   const redis = new Redis(cluster.redisUrl)
   t.teardown(() => redis.disconnect())
-  t.match(await redis.get(`session:${id}:claim`), new RegExp(`:${newOwner}$`), 'the claim names the new owner')
+  t.match(await redis.get(`session:${id}:claim`), new RegExp(`^\\d+:${newOwner}\\|`), 'the claim names the new owner')
   for (let seq = lastSeq + 1; seq <= lastSeq + 5; seq++) {
     const res = await fetch(api('/audio'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(seq)) })
     await res.arrayBuffer()

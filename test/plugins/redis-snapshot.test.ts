@@ -83,7 +83,8 @@ t.test('after real traffic the keys, fields and TTLs follow the spec\'s schema',
   })
   const audioTtl = await r.pttl('session:123456:audio')
   t.ok(audioTtl > 5_000 && audioTtl <= 10_000, `audio stream TTL is 10 s (${audioTtl} ms)`)
-  t.match(await r.get('session:123456:claim'), new RegExp(`^\\d+:${snapshot.options.instanceId}$`), 'the id is claimed by this instance, with an ownership epoch')
+  t.match(await r.get('session:123456:claim'), new RegExp(`^\\d+:${snapshot.options.instanceId}\\|${session.startTime}\\|${session.sharer!.keyHash.toString('hex')}\\|127\\.0\\.0\\.1$`),
+    'the id is claimed by this instance, with an ownership epoch and the start record')
 
   // TTL refresh: pretend most of the timeout passed, then the sharer sends again.
   await r.pexpire('session:123456', 2_000)
@@ -96,6 +97,40 @@ t.test('after real traffic the keys, fields and TTLs follow the spec\'s schema',
 
   const health = (await app.inject({ url: '/health' })).json()
   t.match(health, { status: 'healthy', checks: { redis: { status: 'ok', metrics: { up: 1, outages: 0, flushFailures: 0 } } } })
+})
+
+t.test('a start is answered once its claim and its snapshot are in Redis, written by one script; an earlier session\'s keys go', { skip }, async (t) => {
+  const redis = await PrivateRedis.start(t)
+  const r = redis.client()
+  // What an earlier session with this id left behind (its ending never reached Redis).
+  await r.hset('session:123456:metadata', { title: 'Old Song' })
+  await r.xadd('session:123456:audio', '*', 'sequenceNumber', '99')
+  await r.hset('session:123456:ended', { reason: 'stopped' })
+  const app = await build(t, { REDIS_URL: redis.url, ...MANUAL, SESSION_TIMEOUT_MINUTES: '1' })
+  const before = await calls(r, 'evalsha') + await calls(r, 'eval')
+
+  const res = await app.inject({ method: 'POST', url: '/api/share/start', headers: JSON_HEADERS, payload: { sessionId: '123456' }, remoteAddress: '10.0.0.1' })
+  t.equal(res.statusCode, 200)
+  t.equal(await calls(r, 'evalsha') + await calls(r, 'eval') - before, 1, 'one script')
+  // No flush has run (the timer is 10 s): this is what an instance killed now would leave.
+  const session = app.sessions.requireActive('123456')
+  t.same(await r.hgetall('session:123456'), {
+    active: 'true',
+    startTime: String(session.startTime),
+    lastActivity: String(session.startTime),
+    listenerCount: '0',
+    lastSequence: '-1',
+    bytesReceived: '0',
+    chunksReceived: '0',
+    sharerKeyHash: session.sharer!.keyHash.toString('hex'),
+    sharerAddress: '10.0.0.1'
+  }, 'the session hash, with who may write')
+  t.match(await r.get('session:123456:claim'), new RegExp(`^\\d+:${app.config.instanceId}\\|${session.startTime}\\|[0-9a-f]{64}\\|10\\.0\\.0\\.1$`), 'the claim, with the start record')
+  for (const key of ['session:123456', 'session:123456:claim']) {
+    const ttl = await r.pttl(key)
+    t.ok(ttl > 55_000 && ttl <= 60_000, `${key} lives as long as the session (${ttl} ms)`)
+  }
+  t.equal(await r.exists('session:123456:metadata', 'session:123456:audio', 'session:123456:ended'), 0, 'the earlier session\'s keys are gone')
 })
 
 t.test('writes are coalesced: many requests between two ticks cost one write of the session hash', { skip }, async (t) => {
@@ -282,6 +317,7 @@ t.test('start-up with Redis unreachable: serves after the bounded wait, degraded
   t.equal(app.sessions.requireActive('222222').lastSequence, 7, 'sessions in Redis are restored late')
   await app.redisSnapshot!.tick() // the resync
   t.equal(await r.hget('session:123456', 'lastSequence'), '1', 'sessions started meanwhile are written')
+  t.match(await r.get('session:123456:claim'), /^\d+:[^|]+\|\d+\|[0-9a-f]{64}\|127\.0\.0\.1$/, 'and claimed, with their start record')
   t.equal(await r.xlen('session:123456:audio'), 2)
   t.match((await app.inject({ url: '/health' })).json(), { status: 'healthy' })
   t.equal(lines.filter((l) => l.includes('Redis snapshot degraded')).length, 0, 'the start-up message was the one log line for this outage')
