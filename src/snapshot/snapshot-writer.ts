@@ -21,9 +21,14 @@ export interface WriterOptions {
 
 /** What changed in one session since the last flush. */
 interface Dirty {
-  /** Rewrite everything (new session, resync after an outage, or too many chunks queued). */
+  /** Rewrite the hash and the metadata (new session, resync after an outage). */
   full: boolean
   metadata: boolean
+  /**
+   * Rewrite the audio stream from the ring (new session, resync, or too many chunks queued). The heavy
+   * part: it may wait for a later flush (AUDIO_REWRITE_BUDGET); chunks arriving meanwhile are in the ring.
+   */
+  rewriteAudio: boolean
   /** Chunks buffered since the last flush, oldest first. */
   chunks: BufferedChunk[]
 }
@@ -43,8 +48,16 @@ export interface Batch {
   readonly writes: ReadonlyArray<{ readonly id: string, readonly kind: 'session' | 'ending' }>
 }
 
-/** Past this many queued chunks a session is rewritten whole instead (bounds memory while Redis is slow). */
+/** Past this many queued chunks a session's audio is rewritten whole instead (bounds memory while Redis is slow). */
 const MAX_QUEUED_CHUNKS = 64
+/**
+ * Audio bytes (raw float32) one flush rewrites at most; the rest of a resync follows in the next flushes.
+ * After an outage every session's stream is rewritten (50 sessions x 5 s of stereo = 88 MB): in one
+ * pipeline that ran past the 2 s command timeout on a loaded machine, failed and started over, and every
+ * session's hash waited behind it. Hashes, claims and metadata are always written at once; a session's
+ * audio in whole (at least one session's per flush, whatever its size).
+ */
+export const AUDIO_REWRITE_BUDGET = 16 * 1024 * 1024
 /** Ended sessions whose keys are still to be deleted, at most (only grows while Redis is down). */
 const MAX_QUEUED_ENDINGS = 10_000
 
@@ -69,7 +82,9 @@ export class SnapshotWriter {
 
   started (session: ShareSession): void {
     this.#written.delete(session.id)
-    this.#mark(session.id).full = true
+    const dirty = this.#mark(session.id)
+    dirty.full = true
+    dirty.rewriteAudio = true
   }
 
   metadata (session: ShareSession): void {
@@ -79,10 +94,10 @@ export class SnapshotWriter {
   audio (session: ShareSession, chunk: BufferedChunk): void {
     if (!this.options.snapshotAudio) return
     const dirty = this.#mark(session.id)
-    if (dirty.full) return
+    if (dirty.rewriteAudio) return
     dirty.chunks.push(chunk)
     if (dirty.chunks.length > MAX_QUEUED_CHUNKS) {
-      dirty.full = true
+      dirty.rewriteAudio = true
       dirty.chunks = []
     }
   }
@@ -114,6 +129,8 @@ export class SnapshotWriter {
         const dirty = this.#mark(session.id)
         dirty.full = true
         dirty.metadata = true
+        dirty.rewriteAudio = true
+        dirty.chunks = []
       }
     }
 
@@ -133,16 +150,24 @@ export class SnapshotWriter {
       fenced(ending.ended.id, 'ending', ending.claim, '', '', commands)
     }
 
+    let audioBudget = AUDIO_REWRITE_BUDGET
+    const later = new Map<string, Dirty>()
     for (const session of this.registry.activeSessions()) {
       const dirty = this.#dirty.get(session.id)
       const commands = new CommandList()
       this.#writeSession(commands, session, dirty?.full ?? false, now)
       if (dirty !== undefined) {
-        const keys = snapshotKeys(session.id)
         if (dirty.full || dirty.metadata) this.#writeMetadata(commands, session, now)
-        if (this.options.snapshotAudio && dirty.full) {
-          commands.call('del', keys.audio)
-          this.#writeChunks(commands, session, session.audio.chunksAfter(-1, Infinity, Infinity))
+        if (this.options.snapshotAudio && dirty.rewriteAudio) {
+          const chunks = session.audio.chunksAfter(-1, Infinity, Infinity)
+          const bytes = chunks.reduce((sum, c) => sum + 4 * c.length, 0)
+          if (bytes <= audioBudget || audioBudget === AUDIO_REWRITE_BUDGET) {
+            audioBudget -= bytes
+            commands.call('del', snapshotKeys(session.id).audio)
+            this.#writeChunks(commands, session, chunks)
+          } else {
+            later.set(session.id, { full: false, metadata: false, rewriteAudio: true, chunks: [] })
+          }
         } else if (this.options.snapshotAudio && dirty.chunks.length > 0) {
           this.#writeChunks(commands, session, dirty.chunks)
         }
@@ -151,7 +176,7 @@ export class SnapshotWriter {
       const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
       fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), startRecord(session.startTime, session.sharer), commands)
     }
-    this.#dirty.clear()
+    this.#dirty = later
     return { commands: pipeline.length - before, endings, writes }
   }
 
@@ -166,7 +191,7 @@ export class SnapshotWriter {
   #mark (id: string): Dirty {
     let dirty = this.#dirty.get(id)
     if (dirty === undefined) {
-      dirty = { full: false, metadata: false, chunks: [] }
+      dirty = { full: false, metadata: false, rewriteAudio: false, chunks: [] }
       this.#dirty.set(id, dirty)
     }
     return dirty
