@@ -64,13 +64,17 @@ export interface SpawnedServer {
   stop: () => Promise<void>
 }
 
-/** Starts `node <script>` on a free port with the production settings and waits for GET /health = 200. */
-export async function spawnServer (script: string, token: string, timeoutMs = 20_000): Promise<SpawnedServer> {
+/**
+ * Starts `node <script>` on a free port with the production settings (plus `env`) and waits for
+ * GET /health = 200.
+ */
+export async function spawnServer (script: string, token: string, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<SpawnedServer> {
   const port = await freePort()
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production',
       // The ramp starts 50 fresh sessions per level from this one address: the abuse limit on starts is not what is measured.
-      RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000' },
+      RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000',
+      ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   // The server's own output goes to our stderr: stdout belongs to the report and its RESULT line.
