@@ -1,5 +1,5 @@
 /**
- * npm run bench:redis-outage -- [--duration 30] [--kill-at 10] [--down 5] [--sessions 50] [--receivers 5]
+ * npm run bench:redis-outage -- [--duration 30] [--kill-at 10] [--down 5] [--sessions 50] [--receivers 5] [--baseline]
  *
  * Redis killed and restarted under load. Starts a private redis-server (no persistence, as a crash
  * without AOF leaves it) and the server with REDIS_URL on it, runs the s3 load (50 sessions x 5
@@ -7,7 +7,8 @@
  * the run and starts it again, empty, --down seconds later. Measured from the moment it accepts
  * connections again: when every live session's hash (`session:{id}`) and claim are back in it, and
  * when /health says healthy again. The load's own report says whether any request failed or any chunk
- * was lost. The last stdout line:
+ * was lost. --baseline runs the same load with Redis up throughout, to tell the outage's cost from the
+ * machine's. The last stdout line:
  * `REDIS_OUTAGE back_ms=… healthy_ms=… sessions=… errors=… lost=…`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     down: { type: 'string', default: '5' },
     sessions: { type: 'string', default: '50' },
     receivers: { type: 'string', default: '5' },
+    baseline: { type: 'boolean', default: false },
     out: { type: 'string', default: join(process.cwd(), 'bench', 'results') }
   }
 })
@@ -55,10 +57,14 @@ let redis = await spawnRedisServer(redisBinary, redisPort)
 const server = await spawnServer(fileURLToPath(new URL('../server.js', import.meta.url)), token, 20_000, { REDIS_URL: redisUrl })
 const headers = { authorization: `Bearer ${token}` }
 
-/** The ids of the sessions the server holds. */
+/** The ids of the sessions the server holds (asked again while it sheds load: 503). */
 async function liveIds (): Promise<string[]> {
-  const res = await fetch(`${server.url}/api/share/sessions?state=active&limit=200`, { headers })
-  return ((await res.json()) as { sessions: Array<{ sessionId: string }> }).sessions.map((s) => s.sessionId)
+  for (;;) {
+    const res = await fetch(`${server.url}/api/share/sessions?state=active&limit=200`, { headers })
+    const body = await res.json() as { sessions?: Array<{ sessionId: string }> }
+    if (res.status === 200 && body.sessions !== undefined) return body.sessions.map((s) => s.sessionId)
+    await delay(100)
+  }
 }
 
 /** Polls until `check` is true; the milliseconds it took from `since`, or null after `timeoutMs`. */
@@ -71,7 +77,8 @@ async function msUntil (check: () => Promise<boolean>, since: number, timeoutMs 
 }
 
 try {
-  console.log(`redis-outage: ${values.sessions} sessions x ${values.receivers} receivers for ${durationS} s; Redis killed at ${killAtMs / 1000} s, back ${downMs / 1000} s later`)
+  console.log(`redis-outage: ${values.sessions} sessions x ${values.receivers} receivers for ${durationS} s; ` +
+    (values.baseline ? 'Redis up throughout (baseline)' : `Redis killed at ${killAtMs / 1000} s, back ${downMs / 1000} s later`))
   const began = performance.now()
   const load = runScenario({
     scenario: 'redis-outage',
@@ -83,24 +90,29 @@ try {
     serverPid: server.pid
   })
 
-  await delay(killAtMs - (performance.now() - began))
-  console.log(`t=${Math.round((performance.now() - began) / 1000)}s listing the live sessions`)
-  const ids = await liveIds()
-  await stopChild(redis, 'SIGKILL')
-  console.log(`t=${Math.round((performance.now() - began) / 1000)}s Redis killed (${ids.length} live sessions)`)
-  await delay(downMs)
-  redis = await spawnRedisServer(redisBinary, redisPort)
-  const returnedAt = performance.now()
-  console.log(`t=${Math.round((returnedAt - began) / 1000)}s Redis accepts connections again, empty`)
+  let ids: string[] = []
+  let backMs: number | null = null
+  let healthyMs: number | null = null
+  if (!values.baseline) {
+    await delay(killAtMs - (performance.now() - began))
+    console.log(`t=${Math.round((performance.now() - began) / 1000)}s listing the live sessions`)
+    ids = await liveIds()
+    await stopChild(redis, 'SIGKILL')
+    console.log(`t=${Math.round((performance.now() - began) / 1000)}s Redis killed (${ids.length} live sessions)`)
+    await delay(downMs)
+    redis = await spawnRedisServer(redisBinary, redisPort)
+    const returnedAt = performance.now()
+    console.log(`t=${Math.round((returnedAt - began) / 1000)}s Redis accepts connections again, empty`)
 
-  const probe = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  const keys = ids.flatMap((id) => [`session:${id}`, `session:${id}:claim`])
-  const [backMs, healthyMs] = await Promise.all([
-    msUntil(async () => (await probe.exists(...keys)) === keys.length, returnedAt),
-    msUntil(async () => ((await (await fetch(`${server.url}/health`)).json()) as { status: string }).status === 'healthy', returnedAt)
-  ])
-  probe.disconnect()
-  console.log(`every session's hash and claim back ${backMs ?? 'NOT within 30 000'} ms after Redis returned; /health healthy after ${healthyMs ?? 'NOT within 30 000'} ms`)
+    const probe = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
+    const keys = ids.flatMap((id) => [`session:${id}`, `session:${id}:claim`])
+    ;[backMs, healthyMs] = await Promise.all([
+      msUntil(async () => (await probe.exists(...keys)) === keys.length, returnedAt),
+      msUntil(async () => ((await (await fetch(`${server.url}/health`)).json()) as { status: string }).status === 'healthy', returnedAt)
+    ])
+    probe.disconnect()
+    console.log(`every session's hash and claim back ${backMs ?? 'NOT within 30 000'} ms after Redis returned; /health healthy after ${healthyMs ?? 'NOT within 30 000'} ms`)
+  }
 
   const result = await load
   console.log(formatScenario(result, 'server'))
