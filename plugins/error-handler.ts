@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { CredentialError, DomainError, type ErrorCode } from '../src/errors.js'
+import { bodyStillArriving, sendWhileDraining, type DrainLimits } from './refused-body.js'
 
 /** The HTTP status of each error code: the one place a domain error becomes HTTP. */
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -87,9 +88,14 @@ declare module 'fastify' {
   }
 }
 
-export function sendError (reply: FastifyReply, err: DomainError): FastifyReply {
+export function sendError (reply: FastifyReply, err: DomainError, drain?: DrainLimits): FastifyReply {
   reply.errorCode = err.code
-  return reply.code(HTTP_STATUS[err.code]).headers(errorHeaders(err)).send(errorBody(err))
+  reply.code(HTTP_STATUS[err.code]).headers(errorHeaders(err))
+  // A body refused before it was all read (413): the answer goes out at once, the rest of the body is read and dropped.
+  if (drain !== undefined && err.code === 'PAYLOAD_TOO_LARGE' && bodyStillArriving(reply.request)) {
+    return sendWhileDraining(reply.request, reply, errorBody(err), drain)
+  }
+  return reply.send(errorBody(err))
 }
 
 /**
@@ -98,6 +104,7 @@ export function sendError (reply: FastifyReply, err: DomainError): FastifyReply 
  */
 const errorHandler: FastifyPluginAsync = async (app) => {
   app.decorateReply('errorCode', null)
+  const drain: DrainLimits = { maxBytes: app.config.limits.bodyDrainMaxBytes, timeoutMs: app.config.limits.bodyDrainTimeoutMs }
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const domainError = toDomainError(err)
     const status = HTTP_STATUS[domainError.code]
@@ -107,7 +114,7 @@ const errorHandler: FastifyPluginAsync = async (app) => {
       // A client's mistake is the client's to fix: kept out of the info log so a broken client cannot flood it.
       request.log.debug({ code: domainError.code, statusCode: status, route: request.routeOptions.url }, domainError.message)
     }
-    return sendError(reply, domainError)
+    return sendError(reply, domainError, drain)
   })
 
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, (request, reply) => {
@@ -115,4 +122,4 @@ const errorHandler: FastifyPluginAsync = async (app) => {
   })
 }
 
-export default fp(errorHandler, { name: 'error-handler', fastify: '5.x', dependencies: ['@fastify/rate-limit'] })
+export default fp(errorHandler, { name: 'error-handler', fastify: '5.x', dependencies: ['config', '@fastify/rate-limit'] })

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync, FastifyRequest, preHandlerAsyncHookHandler, onResponseAsyncHookHandler } from 'fastify'
+import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify'
 import { Redis } from 'ioredis'
-import { DomainError } from '../src/errors.js'
 import { RedisSnapshot } from '../src/snapshot/redis-snapshot.js'
 import { HEARTBEAT_INTERVAL_MS } from '../src/cluster/cluster-claims.js'
 
@@ -10,23 +9,22 @@ declare module 'fastify' {
     /** Present only when REDIS_URL is set. */
     redisSnapshot?: RedisSnapshot
   }
-  interface FastifyContextConfig {
-    /** The route starts the session named by `body.sessionId`: claim the id in Redis first (SET NX). */
-    claimsSessionId?: boolean
-  }
 }
 
 /** Commands that take longer than this count as failed; the server goes on from memory. */
 const COMMAND_TIMEOUT_MS = 2_000
-const MAX_RECONNECT_DELAY_MS = 2_000
-
-const newClaims = new WeakSet<FastifyRequest>()
+/**
+ * While Redis is away, reconnect attempts back off to one every 500 ms: a refused connection costs
+ * nothing, and this bounds how long after Redis's return the sessions wait to be written back.
+ */
+const MAX_RECONNECT_DELAY_MS = 500
 
 /**
  * Optional: registered only when REDIS_URL is set. Restores the sessions Redis holds (this instance's and
  * orphans) before the server listens, mirrors every change to Redis on a timer (never inside a request),
- * claims session ids on start, keeps this instance's heartbeat, takes over sessions of other instances
- * when their requests arrive here (cluster), and reports itself in GET /health.
+ * becomes the session registry's store (every start is claimed and written to Redis before it is answered;
+ * sessions of other instances are taken over when their requests arrive here), keeps this instance's
+ * heartbeat, and reports itself in GET /health.
  */
 const redisSnapshot: FastifyPluginAsync = async (app) => {
   const { redisUrl, redis, sessions } = app.config
@@ -70,27 +68,15 @@ const redisSnapshot: FastifyPluginAsync = async (app) => {
   app.addHook('onSend', async (_request, reply) => { reply.header('x-instance-id', app.config.instanceId) })
 
   // A session this instance does not hold may be in Redis (another instance died, or the load balancer
-  // moved it here): take it over before the route looks it up. Sessions held in memory cost nothing here.
-  const adopt: preHandlerAsyncHookHandler = async (request) => {
+  // moved it here): take it over before the route looks it up. In onRequest, after authentication and the
+  // rate limit; the sharer guard (plugins/sharer-guard.ts) locates the session itself, so it never judges a
+  // write before the takeover. Sessions held in memory cost a map lookup here.
+  const adopt: onRequestAsyncHookHandler = async (request) => {
     const { sessionId } = request.params as { sessionId?: string }
-    if (sessionId !== undefined && app.sessions.lookup(sessionId).state === 'unknown') await snapshot.directory.adopt(sessionId)
-  }
-
-  // Claiming costs one round trip, on the start route only: the hooks are attached to that route alone.
-  const claim: preHandlerAsyncHookHandler = async (request) => {
-    const { sessionId } = request.body as { sessionId: string }
-    const result = await snapshot.claim(sessionId)
-    if (result === 'taken') throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
-    if (result === 'claimed') newClaims.add(request)
-  }
-  const releaseIfFailed: onResponseAsyncHookHandler = async (request, reply) => {
-    if (newClaims.has(request) && reply.statusCode >= 300) await snapshot.release((request.body as { sessionId: string }).sessionId)
+    if (sessionId !== undefined) await app.sessions.locate(sessionId)
   }
   app.addHook('onRoute', (route) => {
-    if (route.url.includes(':sessionId')) route.preHandler = [adopt, ...toArray(route.preHandler)]
-    if (route.config?.claimsSessionId !== true) return
-    route.preHandler = [...toArray(route.preHandler), claim]
-    route.onResponse = [...toArray(route.onResponse), releaseIfFailed]
+    if (route.url.includes(':sessionId')) route.onRequest = [...toArray(route.onRequest), adopt]
   })
 }
 

@@ -5,8 +5,12 @@ import { checkSharer, checkSharerKey } from '../src/session/sharer-binding.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Throws 403 FORBIDDEN unless the request may change its session (sharer key, or the starting address). */
-    verifySharer: (request: FastifyRequest) => void
+    /**
+     * Rejects with 403 FORBIDDEN unless the request may change its session (sharer key, or the starting
+     * address). Takes over first a session this instance does not hold yet (cluster), so its binding is
+     * checked like any other.
+     */
+    verifySharer: (request: FastifyRequest) => Promise<void>
   }
   interface FastifyRequest {
     /** The request carried its session's X-Sharer-Key (on routes with `config.sharerKey`). */
@@ -35,8 +39,10 @@ function headerKey (request: FastifyRequest): string | undefined {
 
 /**
  * Binds a session's writes to its sharer (SESSION_WRITE_GUARD). Routes opt in with `config.sharerOnly`
- * or `config.sharerKey`; the check runs in onRequest, after authentication and before a body is read.
- * Unknown and ended sessions pass through to the route, which answers 404 as usual.
+ * or `config.sharerKey`; the check runs in onRequest, after authentication and before a body is read. It
+ * locates the session first (`sessions.locate`): a session another instance held is taken over here before
+ * its binding is read, so a stranger's write is refused even when it is the first request to reach the new
+ * owner. Unknown and ended sessions pass through to the route, which answers 404 as usual.
  */
 const sharerGuard: FastifyPluginAsync = async (app) => {
   const mode = app.config.writeGuard
@@ -49,8 +55,8 @@ const sharerGuard: FastifyPluginAsync = async (app) => {
   }
   const WRONG_KEY = 'X-Sharer-Key does not match this session'
 
-  const verifySharer = (request: FastifyRequest): void => {
-    const found = app.sessions.lookup(sessionIdOf(request))
+  const verifySharer = async (request: FastifyRequest): Promise<void> => {
+    const found = await app.sessions.locate(sessionIdOf(request))
     if (found.state !== 'active') return
     const result = checkSharer(mode, found.session.sharer, headerKey(request), request.ip)
     if (result === 'ok') return
@@ -60,8 +66,8 @@ const sharerGuard: FastifyPluginAsync = async (app) => {
   }
   app.decorate('verifySharer', verifySharer)
 
-  const readKey = (request: FastifyRequest, required: boolean): void => {
-    const found = app.sessions.lookup(sessionIdOf(request))
+  const readKey = async (request: FastifyRequest, required: boolean): Promise<void> => {
+    const found = await app.sessions.locate(sessionIdOf(request))
     if (found.state !== 'active') return
     const result = checkSharerKey(found.session.sharer, headerKey(request))
     if (result === 'ok') request.sharerKey = true
@@ -69,9 +75,9 @@ const sharerGuard: FastifyPluginAsync = async (app) => {
     else if (required) refuse(request, 'no-key', 'Only the sharer, with its X-Sharer-Key, can do this')
   }
 
-  const guard: onRequestHookHandler = async (request) => verifySharer(request)
-  const requireKey: onRequestHookHandler = async (request) => readKey(request, true)
-  const markKey: onRequestHookHandler = async (request) => readKey(request, false)
+  const guard: onRequestHookHandler = async (request) => { await verifySharer(request) }
+  const requireKey: onRequestHookHandler = async (request) => { await readKey(request, true) }
+  const markKey: onRequestHookHandler = async (request) => { await readKey(request, false) }
   app.addHook('onRoute', (route) => {
     const hook = route.config?.sharerKey === 'required' ? requireKey
       : route.config?.sharerKey === 'optional' ? markKey

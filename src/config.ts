@@ -70,6 +70,8 @@ export const EnvSchema = Type.Object({
   KEEP_ALIVE_TIMEOUT_SECONDS: Num(10, 0.5, 600, 'an idle keep-alive connection is closed after this long'),
   CONNECTION_TIMEOUT_SECONDS: Num(60, 1, 3600, 'a connection with no traffic at all is closed after this long'),
   MAX_CONNECTIONS: Int(10_000, 1, 1_000_000, 'open connections at most; more are refused'),
+  BODY_DRAIN_MAX_BYTES: Int(32 * 1024 * 1024, 0, 1024 * 1024 * 1024, 'after a 413, bytes of the refused body still read (and discarded) so the client reads the answer; past it the connection is cut'),
+  BODY_DRAIN_TIMEOUT_MS: Int(10_000, 0, 600_000, 'after a 413, how long the rest of the refused body is still read before the connection is cut'),
   MAX_EVENT_LOOP_DELAY_MS: Int(500, 0, 60_000, 'answer 503 OVERLOADED while the event loop lags more than this (0: off)'),
   MAX_HEAP_USED_MB: Int(1536, 0, 1_000_000, 'answer 503 OVERLOADED while the V8 heap holds more than this (0: off)'),
   STATS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'listening statistics (sessions, song plays, listener visits) written to a database; off: none at all' }),
@@ -160,6 +162,9 @@ export interface AppConfig {
     maxConnections: number
     maxEventLoopDelayMs: number
     maxHeapUsedBytes: number
+    /** After a 413 sent before the body was read: how much more of it is read and discarded, and for how long. */
+    bodyDrainMaxBytes: number
+    bodyDrainTimeoutMs: number
   }
 }
 
@@ -331,7 +336,9 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       connectionTimeoutMs: Math.round(e.CONNECTION_TIMEOUT_SECONDS * 1000),
       maxConnections: e.MAX_CONNECTIONS,
       maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
-      maxHeapUsedBytes: e.MAX_HEAP_USED_MB * 1024 * 1024
+      maxHeapUsedBytes: e.MAX_HEAP_USED_MB * 1024 * 1024,
+      bodyDrainMaxBytes: e.BODY_DRAIN_MAX_BYTES,
+      bodyDrainTimeoutMs: e.BODY_DRAIN_TIMEOUT_MS
     }
   }
 }

@@ -83,12 +83,15 @@ t.test('connection limits and load shedding', async (t) => {
   const c = loadConfig({ BEARER_TOKEN: 'x' })
   t.same(c.limits, {
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, connectionTimeoutMs: 60_000,
-    maxConnections: 10_000, maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1536 * 1024 * 1024
+    maxConnections: 10_000, maxEventLoopDelayMs: 500, maxHeapUsedBytes: 1536 * 1024 * 1024,
+    bodyDrainMaxBytes: 32 * 1024 * 1024, bodyDrainTimeoutMs: 10_000
   })
   const d = loadConfig({ BEARER_TOKEN: 'x', HEADERS_TIMEOUT_SECONDS: '20', REQUEST_TIMEOUT_SECONDS: '5', MAX_EVENT_LOOP_DELAY_MS: '0' })
   t.equal(d.limits.requestTimeoutMs, 20_000, 'a request may take at least as long as its headers')
   t.equal(d.limits.maxEventLoopDelayMs, 0)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', MAX_CONNECTIONS: '0' }), /MAX_CONNECTIONS/)
+  t.match(loadConfig({ BEARER_TOKEN: 'x', BODY_DRAIN_MAX_BYTES: '0', BODY_DRAIN_TIMEOUT_MS: '500' }).limits, { bodyDrainMaxBytes: 0, bodyDrainTimeoutMs: 500 })
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', BODY_DRAIN_TIMEOUT_MS: '-1' }), /BODY_DRAIN_TIMEOUT_MS/)
 })
 
 t.test('metrics: on, without a token and without session labels by default; METRICS_TOKEN protects /metrics; METRICS_ENABLED turns them off', async (t) => {

@@ -67,18 +67,19 @@ export interface SpawnedServer {
 }
 
 /**
- * Starts `node <script>` on a free port with the production settings and waits for GET /health = 200.
- * Statistics are on as in production (STATS=off in the environment turns them off), in a SQLite file of
- * a temporary folder unless STATS_DB says where, removed when the server stops.
+ * Starts `node <script>` on a free port with the production settings (plus `env`) and waits for
+ * GET /health = 200. Statistics are on as in production (STATS=off in the environment turns them off), in
+ * a SQLite file of a temporary folder unless STATS_DB says where, removed when the server stops.
  */
-export async function spawnServer (script: string, token: string, timeoutMs = 20_000): Promise<SpawnedServer> {
+export async function spawnServer (script: string, token: string, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<SpawnedServer> {
   const port = await freePort()
   const statsDir = process.env.STATS_DB === undefined ? mkdtempSync(join(tmpdir(), 'music-share-bench-')) : undefined
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production',
       ...(statsDir === undefined ? {} : { STATS_DB: join(statsDir, 'stats.db') }),
       // The ramp starts 50 fresh sessions per level from this one address: the abuse limit on starts is not what is measured.
-      RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000' },
+      RATE_LIMIT_STARTS_PER_MINUTE: process.env.RATE_LIMIT_STARTS_PER_MINUTE ?? '100000',
+      ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   // The server's own output goes to our stderr: stdout belongs to the report and its RESULT line.

@@ -107,7 +107,7 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
       if (request.query.role === 'sharer' && request.query.codec !== 'pcm') {
         throw new DomainError('VALIDATION_ERROR', 'codec is for receivers: a sharer sends float32 PCM frames')
       }
-      if (request.query.role === 'sharer') app.verifySharer(request)
+      if (request.query.role === 'sharer') await app.verifySharer(request)
       acceptPush(request.params.sessionId)
     },
     handler: async () => {

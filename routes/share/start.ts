@@ -7,8 +7,7 @@ import { Tag } from '../../src/schemas/tags.js'
 
 const start: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/start', {
-    // claimsSessionId: with the Redis snapshot on, the id is claimed in Redis (SET NX) before the start.
-    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start'), claimsSessionId: true },
+    config: { rateLimit: rateLimitFor(app.config.rateLimit, 'start') },
     schema: {
       tags: [Tag.sharer],
       summary: 'Start a sharing session',
@@ -18,7 +17,8 @@ const start: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const now = Date.now()
     const sharer = newSharerKey(request.ip)
-    const session = app.sessions.start(request.body.sessionId, now, sharer.binding)
+    // With the Redis snapshot on, the start is answered only once its claim and snapshot are in Redis.
+    const session = await app.sessions.startCommitted(request.body.sessionId, now, sharer.binding)
     const listenKey = app.listenKeys.keyFor(session.id)
     // Extra fields: the desktop client reads only the first three (CLIENT.md). The link opens the listener page.
     const listenUrl = `${request.protocol}://${request.host}${app.config.basePath}/listen/${session.id}?key=${listenKey}`

@@ -4,7 +4,7 @@ import type { EndedSession } from '../session/session-registry.js'
 import { ENDED_KEY, parseEnded, parseSession, SESSION_KEY, snapshotKeys, type AudioEntry } from '../snapshot/snapshot-schema.js'
 import { batches, errorMessage, readEndedMarkers, scanCaptures, unwrap } from '../snapshot/redis-reads.js'
 import {
-  claimOwner, EPOCH_KEY, HEARTBEAT_KEY, HEARTBEAT_TTL_MS, heartbeatKey, type ClaimBook, type ScriptReply
+  claimedStart, claimOwner, EPOCH_KEY, HEARTBEAT_KEY, HEARTBEAT_TTL_MS, heartbeatKey, type ClaimBook, type ScriptReply
 } from './cluster-claims.js'
 
 export interface DirectoryLog {
@@ -53,7 +53,7 @@ const MAX_NEGATIVE_CACHE = 10_000
  */
 export class ClusterDirectory {
   readonly startedAt = Date.now()
-  readonly stats = { takeovers: 0, takeoversFromLive: 0, movedAway: 0, heartbeatFailures: 0 }
+  readonly stats = { takeovers: 0, takeoversFromLive: 0, recreated: 0, movedAway: 0, heartbeatFailures: 0 }
   #inflight = new Map<string, Promise<void>>()
   #absent = new Map<string, number>()
 
@@ -108,10 +108,11 @@ export class ClusterDirectory {
   }
 
   /**
-   * A request named a session this instance does not hold: if Redis has a snapshot of it, take it over
-   * (compare-and-set on its claim, fencing the previous owner, dead or alive) and restore it, so the
-   * request is served here. Concurrent requests for one id share one lookup. Never throws: without Redis,
-   * or when another instance wins the race, the request simply finds no session.
+   * A request named a session this instance does not hold: if Redis has it (a snapshot, or a claim whose
+   * start record can recreate it), take it over (compare-and-set on its claim, fencing the previous owner,
+   * dead or alive) and restore it, so the request is served here. Concurrent requests for one id share one
+   * lookup. Never throws: without Redis, or when another instance wins the race, the request simply finds
+   * no session.
    */
   async adopt (id: string): Promise<void> {
     if (!this.usable()) return
@@ -133,7 +134,8 @@ export class ClusterDirectory {
     try {
       const [claim, exists, ended] = unwrap(await this.client.pipeline().get(keys.claim).exists(keys.session).hgetall(keys.ended).exec()) as
         [string | null, number, Record<string, string>]
-      if (exists === 0) {
+      // A claim without a snapshot (written by an older version, or the hash evicted) still names a live session.
+      if (exists === 0 && claimedStart(claim) === undefined) {
         const marker = parseEnded(id, ended)
         if (marker !== undefined) this.registry.restoreEnded(marker, Date.now())
         this.#rememberAbsent(id)
@@ -210,6 +212,13 @@ export class ClusterDirectory {
     const read = await this.readSnapshots([...won.keys()])
     counts.invalid += read.invalid
     counts.droppedChunks += read.droppedChunks
+    for (const id of read.missing) {
+      const recreated = recreateFromClaim(id, won.get(id)!, now)
+      if (recreated === undefined) continue
+      read.sessions.push(recreated)
+      this.stats.recreated++
+      this.log.warn({ sessionId: id }, 'a claimed session had no snapshot in Redis: recreated from its claim, without metadata or audio')
+    }
     for (const snapshot of read.sessions) {
       const outcome = this.registry.restore(snapshot, now)
       const claim = won.get(snapshot.id)!
@@ -227,16 +236,19 @@ export class ClusterDirectory {
       const give = this.client.pipeline()
       for (const [id, claim] of won) {
         const keys = snapshotKeys(id)
-        give.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, '', this.instanceId, '2', 'del', keys.claim)
+        give.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, '', this.instanceId, '', '2', 'del', keys.claim)
       }
       await give.exec()
     }
     return counts
   }
 
-  /** The snapshots of `ids`, read in batches of pipelined commands; malformed ones are counted and skipped. */
-  async readSnapshots (ids: readonly string[]): Promise<{ sessions: SessionSnapshot[], invalid: number, droppedChunks: number }> {
-    const result = { sessions: [] as SessionSnapshot[], invalid: 0, droppedChunks: 0 }
+  /**
+   * The snapshots of `ids`, read in batches of pipelined commands; malformed ones are counted and skipped,
+   * ids without a session hash are listed as missing.
+   */
+  async readSnapshots (ids: readonly string[]): Promise<{ sessions: SessionSnapshot[], missing: string[], invalid: number, droppedChunks: number }> {
+    const result = { sessions: [] as SessionSnapshot[], missing: [] as string[], invalid: 0, droppedChunks: 0 }
     for (const batch of batches(ids)) {
       const pipeline = this.client.pipeline()
       for (const id of batch) {
@@ -250,8 +262,10 @@ export class ClusterDirectory {
       batch.forEach((id, i) => {
         const [hash, metadata, audio, chat] = replies.slice(4 * i, 4 * i + 4) as
           [Record<string, string>, Record<string, string>, AudioEntry[], string[]]
-        // The key expired in the meantime: gone, as it should be.
-        if (Object.keys(hash).length === 0) return
+        if (Object.keys(hash).length === 0) {
+          result.missing.push(id)
+          return
+        }
         const parsed = parseSession(id, hash, metadata, audio, chat)
         if ('error' in parsed) {
           result.invalid++
@@ -294,4 +308,17 @@ export class ClusterDirectory {
     }
     return { sessions, ended, instances }
   }
+}
+
+/**
+ * A session whose claim survived its snapshot, as its start record describes it: the same id, start time
+ * and sharer binding (so the sharer guard holds as before), no metadata or audio, and the next chunk's
+ * sequence number accepted whatever it is. The claim's TTL follows the last activity, so the session is
+ * live: it counts as active now. Undefined for a claim without a start record (or whose snapshot expired:
+ * its claim goes with it).
+ */
+function recreateFromClaim (id: string, claim: string, now: number): SessionSnapshot | undefined {
+  const start = claimedStart(claim)
+  if (start === undefined) return undefined
+  return { id, startTime: start.startTime, sharer: start.sharer, lastActivity: now, lastSequence: -1, bytesReceived: 0, chunksReceived: 0, chunks: [] }
 }

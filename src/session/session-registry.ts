@@ -103,6 +103,20 @@ export interface RegistryEvents {
   'chat-refused': [session: ShareSession, reason: ChatRefusal]
 }
 
+/**
+ * Where sessions live beyond this process (the Redis snapshot): asked before a new session is announced,
+ * and for ids this process does not hold.
+ */
+export interface SessionStore {
+  /**
+   * Makes a new session durable (in a cluster: claims its id) before anyone hears of it. Throws a
+   * DomainError to refuse the start (SESSION_EXISTS); resolves without it when the store is unavailable.
+   */
+  commitStart (session: ShareSession): Promise<void>
+  /** Brings the session `id` into this registry if the store holds it (restore, takeover). Never throws. */
+  adopt (id: string): Promise<void>
+}
+
 export interface RegistryLog {
   info (obj: object, msg: string): void
   warn (obj: object, msg: string): void
@@ -116,6 +130,9 @@ export class SessionRegistry {
   #active = new Map<string, ShareSession>()
   #ended = new Map<string, EndedSession>()
   #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
+  /** Sessions whose start the store is committing: not served yet, but their ids and places are taken. */
+  #starting = new Map<string, Promise<void>>()
+  #store: SessionStore | undefined
 
   readonly events = new EventEmitter<RegistryEvents>()
 
@@ -127,20 +144,73 @@ export class SessionRegistry {
   /** Ended sessions still remembered, the longest-ended first. */
   endedSessions (): IterableIterator<EndedSession> { return this.#ended.values() }
 
+  /** Sessions start through `store` from now on, and ids this process does not hold are looked for there. */
+  useStore (store: SessionStore | undefined): void {
+    this.#store = store
+  }
+
+  /**
+   * The session `id` as `lookup` answers, after asking the store for it when this process does not know
+   * it (a session another instance held, in a cluster) or waiting for its start to be committed. Every
+   * check of a request against a session (the sharer guard first) goes through here, so it sees the
+   * session a takeover brings, not the absence before it.
+   */
+  async locate (id: string): Promise<SessionLookup> {
+    const starting = this.#starting.get(id)
+    if (starting !== undefined) await starting
+    else if (this.#store !== undefined && !this.#active.has(id) && !this.#ended.has(id)) await this.#store.adopt(id)
+    return this.lookup(id)
+  }
+
+  /** Starts a session in this process only: no store is asked (tests, tools). The start route uses `startCommitted`. */
   start (id: string, now: number, sharer?: SharerBinding): ShareSession {
-    if (this.#active.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
-    if (this.#active.size >= this.options.maxSessions) {
+    const session = this.#create(id, now, sharer)
+    this.#admit(session)
+    return session
+  }
+
+  /**
+   * Starts a session once the store has made it durable: until then its id is taken (a second start is
+   * SESSION_EXISTS) but nothing serves it and no event is emitted. If the store refuses, the session is
+   * dropped again and the store's error thrown.
+   */
+  async startCommitted (id: string, now: number, sharer?: SharerBinding): Promise<ShareSession> {
+    const session = this.#create(id, now, sharer)
+    if (this.#store === undefined) {
+      this.#admit(session)
+      return session
+    }
+    const commit = this.#store.commitStart(session)
+    this.#starting.set(id, commit.catch(() => {}))
+    try {
+      await commit
+    } catch (err) {
+      session.release()
+      throw err
+    } finally {
+      this.#starting.delete(id)
+    }
+    this.#admit(session)
+    return session
+  }
+
+  #create (id: string, now: number, sharer: SharerBinding | undefined): ShareSession {
+    if (this.#active.has(id) || this.#starting.has(id)) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
+    if (this.#active.size + this.#starting.size >= this.options.maxSessions) {
       throw new DomainError('SESSION_LIMIT',
         `The server is at its limit of ${this.options.maxSessions} active sessions; try again later`,
         { retryAfterSeconds: SESSION_LIMIT_RETRY_AFTER_SECONDS })
     }
-    this.#ended.delete(id)
     const session = this.#newSession(id, now)
     session.sharer = sharer
-    this.#active.set(id, session)
-    this.log.info({ sessionId: id, activeSessions: this.#active.size }, 'session started')
-    this.events.emit('started', session)
     return session
+  }
+
+  #admit (session: ShareSession): void {
+    this.#ended.delete(session.id)
+    this.#active.set(session.id, session)
+    this.log.info({ sessionId: session.id, activeSessions: this.#active.size }, 'session started')
+    this.events.emit('started', session)
   }
 
   /**
@@ -150,9 +220,9 @@ export class SessionRegistry {
    * live here wins; one idle past the session timeout stays gone.
    */
   restore (snapshot: SessionSnapshot, now: number): RestoreOutcome {
-    if (this.#active.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
+    if (this.#active.has(snapshot.id) || this.#starting.has(snapshot.id)) return { state: 'skipped', reason: 'active' }
     if (now - snapshot.lastActivity >= this.options.sessionTimeoutMs) return { state: 'skipped', reason: 'expired' }
-    if (this.#active.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
+    if (this.#active.size + this.#starting.size >= this.options.maxSessions) return { state: 'skipped', reason: 'limit' }
     this.#ended.delete(snapshot.id)
     const session = this.#newSession(snapshot.id, snapshot.startTime)
     session.restore(snapshot, snapshot.chunks)

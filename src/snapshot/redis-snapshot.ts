@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis'
 import type { ComponentHealth } from '../observability/health-checks.js'
-import type { EndedSession, RegistryEvents, SessionRegistry } from '../session/session-registry.js'
-import { ENDED_KEY, SESSION_KEY, snapshotKeys } from './snapshot-schema.js'
+import { DomainError } from '../errors.js'
+import type { EndedSession, RegistryEvents, SessionRegistry, SessionStore } from '../session/session-registry.js'
+import type { ShareSession } from '../session/session.js'
+import { ENDED_KEY, flatFields, SESSION_KEY, sessionFields, snapshotKeys } from './snapshot-schema.js'
 import { SnapshotWriter, type Batch, type WriterOptions } from './snapshot-writer.js'
-import { ClaimBook, defineClusterScripts, EPOCH_KEY, type ScriptReply } from '../cluster/cluster-claims.js'
+import { ClaimBook, defineClusterScripts, EPOCH_KEY, startRecord, type ScriptReply } from '../cluster/cluster-claims.js'
 import { ClusterDirectory } from '../cluster/cluster-directory.js'
 import { errorMessage, readEndedMarkers, scanCaptures } from './redis-reads.js'
 
@@ -19,25 +21,15 @@ export interface SnapshotLog {
   error (obj: object, msg: string): void
 }
 
-/** Outcome of claiming a session id before starting it. */
-export type ClaimResult =
-  /** Newly claimed by this instance: release it if the start then fails. */
-  | 'claimed'
-  /** Live on this instance: the registry answers 409 itself. */
-  | 'ours'
-  /** Another instance owns it: 409. */
-  | 'taken'
-  /** Redis is unavailable: started without a claim. */
-  | 'skipped'
-
 /**
  * Keeps every session in Redis so a restart or a crash loses nothing but the requests made while the
  * server was down. Requests never wait for Redis: registry events only mark sessions dirty and `flush()`
  * (run on a timer) writes them in one pipeline. When Redis is down or failing the server keeps serving
  * from memory, reports itself degraded, logs once per outage, and rewrites every live session when
- * Redis answers again.
+ * Redis answers again. As the registry's store it commits every start (claim and snapshot in one script)
+ * and takes over sessions of other instances when their requests arrive here.
  */
-export class RedisSnapshot {
+export class RedisSnapshot implements SessionStore {
   readonly writer: SnapshotWriter
   /** Ownership: claims, heartbeat, takeovers (see cluster-claims.ts). */
   readonly directory: ClusterDirectory
@@ -124,44 +116,42 @@ export class RedisSnapshot {
   }
 
   /**
-   * Claims a session id for this instance (atomically, with a new ownership epoch) so two instances on one
-   * Redis cannot both start it: an id another instance holds is 'taken' (409), even when that instance is
-   * gone (the session is still live: its first request moves it). Without Redis the start goes ahead
-   * unclaimed: availability first.
+   * Commits a start: one script claims the id for this instance (with a new ownership epoch and the
+   * session's start record) and writes the session's hash, so from the moment the sharer hears its start
+   * succeeded, another instance can take the session over whatever happens to this one. An id another
+   * instance holds is SESSION_EXISTS (409), also when that instance is gone (the session is still live: its
+   * first request moves it). Without Redis the start goes ahead unclaimed: availability first (the first
+   * flush once Redis answers claims it).
    */
-  async claim (id: string): Promise<ClaimResult> {
-    if (this.registry.lookup(id).state === 'active') return 'ours'
+  async commitStart (session: ShareSession): Promise<void> {
+    const id = session.id
     if (this.degradedReason !== undefined) {
       this.log.info({ sessionId: id }, 'session id not claimed in Redis: Redis is unavailable')
-      return 'skipped'
+      return
     }
+    const keys = snapshotKeys(id)
+    let reply: ScriptReply
     try {
-      const [status, value] = await this.client.msClaim(snapshotKeys(id).claim, EPOCH_KEY, this.options.instanceId, this.options.sessionTimeoutMs)
-      if (status !== 1) return 'taken'
-      this.claims.set(id, value)
-      return 'claimed'
+      reply = await this.client.msStart(keys.claim, EPOCH_KEY, keys.session, keys.metadata, keys.audio, keys.ended, this.options.instanceId,
+        this.options.sessionTimeoutMs, startRecord(session.startTime, session.sharer), ...flatFields(sessionFields(session, Date.now())))
     } catch (err) {
       this.log.warn({ sessionId: id, err: errorMessage(err) }, 'session id not claimed in Redis: the claim failed')
-      return 'skipped'
+      return
     }
+    const [status, value] = reply
+    if (status !== 1) throw new DomainError('SESSION_EXISTS', 'Session ID already in use')
+    this.claims.set(id, value)
   }
 
-  /** Gives back a claim taken for a start that then failed. */
-  async release (id: string): Promise<void> {
-    const claim = this.claims.get(id)
-    if (claim === undefined || this.registry.lookup(id).state === 'active') return
-    this.claims.delete(id)
-    const keys = snapshotKeys(id)
-    try {
-      await this.client.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, '', this.options.instanceId, '2', 'del', keys.claim)
-    } catch (err) {
-      this.log.warn({ sessionId: id, err: errorMessage(err) }, 'could not release a session id claim; it expires with the session timeout')
-    }
+  /** A request names a session this instance does not hold: take it over from Redis if it is there. */
+  adopt (id: string): Promise<void> {
+    return this.directory.adopt(id)
   }
 
   /** Final flush (when Redis is there), then disconnects. Sessions stay in Redis for the next start. */
   async close (): Promise<void> {
     this.#closed = true
+    this.registry.useStore(undefined)
     for (const off of this.#unsubscribe) off()
     await this.#flushing
     await this.#restoring
@@ -175,6 +165,7 @@ export class RedisSnapshot {
   }
 
   #subscribe (): void {
+    this.registry.useStore(this)
     const on = <K extends keyof RegistryEvents>(event: K, listener: (...args: RegistryEvents[K]) => void) => {
       this.registry.events.on(event, listener as never)
       this.#unsubscribe.push(() => this.registry.events.off(event, listener as never))

@@ -16,7 +16,8 @@ import type { ChatEntry, ChatSnapshot } from '../chat/chat-log.js'
  *                                  capped with XADD MAXLEN ~                      TTL: 10 s after the last chunk
  *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent
  *                                                                                 TTL: what is left of the retention
- *   session:{id}:claim     string  the id of the instance that owns the session (SET NX), TTL as session:{id}
+ *   session:{id}:claim     string  the instance that owns the session, since which epoch, and its start record
+ *                                  (see cluster-claims.ts)                        TTL as session:{id}
  *   session:{id}:chat      list    one JSON per chat message {id, name, text, sentAt, fromSharer, sender}, oldest
  *                                  first, LTRIM to the history                    TTL: as session:{id}
  *
@@ -40,6 +41,11 @@ export const AUDIO_STREAM_TTL_MS = 10_000
 /** Keys the restore scans for: active sessions and ended markers. */
 export const SESSION_KEY = /^session:(\d{6})$/
 export const ENDED_KEY = /^session:(\d{6}):ended$/
+
+/** A hash's fields as HSET's arguments: field, value, field, value, ... */
+export function flatFields (fields: Record<string, string>): string[] {
+  return Object.entries(fields).flat()
+}
 
 export function sessionFields (session: ShareSession, now: number): Record<string, string> {
   const fields: Record<string, string> = {

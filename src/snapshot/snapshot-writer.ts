@@ -3,10 +3,10 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession } from '../session/session.js'
 import {
-  AUDIO_STREAM_TTL_MS, audioEntryFields, chatEntryJson, endedFields, metadataFields, sessionFields, snapshotKeys
+  AUDIO_STREAM_TTL_MS, audioEntryFields, chatEntryJson, endedFields, flatFields, metadataFields, sessionFields, snapshotKeys
 } from './snapshot-schema.js'
 import type { ChatEntry } from '../chat/chat-log.js'
-import { type ClaimBook, CommandList, EPOCH_KEY } from '../cluster/cluster-claims.js'
+import { type ClaimBook, CommandList, EPOCH_KEY, startRecord } from '../cluster/cluster-claims.js'
 
 export interface WriterOptions {
   sessionTimeoutMs: number
@@ -22,9 +22,14 @@ export interface WriterOptions {
 
 /** What changed in one session since the last flush. */
 interface Dirty {
-  /** Rewrite everything (new session, resync after an outage, or too many chunks queued). */
+  /** Rewrite the hash and the metadata (new session, resync after an outage). */
   full: boolean
   metadata: boolean
+  /**
+   * Rewrite the audio stream from the ring (new session, resync, or too many chunks queued). The heavy
+   * part: it may wait for a later flush (AUDIO_REWRITE_BUDGET); chunks arriving meanwhile are in the ring.
+   */
+  rewriteAudio: boolean
   /** Chunks buffered since the last flush, oldest first. */
   chunks: BufferedChunk[]
   /** Rewrite the chat list whole (too many changes queued); implied by `full`. */
@@ -49,10 +54,18 @@ export interface Batch {
   readonly writes: ReadonlyArray<{ readonly id: string, readonly kind: 'session' | 'ending' }>
 }
 
-/** Past this many queued chunks a session is rewritten whole instead (bounds memory while Redis is slow). */
+/** Past this many queued chunks a session's audio is rewritten whole instead (bounds memory while Redis is slow). */
 const MAX_QUEUED_CHUNKS = 64
 /** Past this many queued chat changes the chat list is rewritten whole instead. */
 const MAX_QUEUED_CHAT = 256
+/**
+ * Audio bytes (raw float32) one flush rewrites at most; the rest of a resync follows in the next flushes.
+ * After an outage every session's stream is rewritten (50 sessions x 5 s of stereo = 88 MB): in one
+ * pipeline that ran past the 2 s command timeout on a loaded machine, failed and started over, and every
+ * session's hash waited behind it. Hashes, claims and metadata are always written at once; a session's
+ * audio in whole (at least one session's per flush, whatever its size).
+ */
+export const AUDIO_REWRITE_BUDGET = 16 * 1024 * 1024
 /** Ended sessions whose keys are still to be deleted, at most (only grows while Redis is down). */
 const MAX_QUEUED_ENDINGS = 10_000
 
@@ -77,7 +90,9 @@ export class SnapshotWriter {
 
   started (session: ShareSession): void {
     this.#written.delete(session.id)
-    this.#mark(session.id).full = true
+    const dirty = this.#mark(session.id)
+    dirty.full = true
+    dirty.rewriteAudio = true
   }
 
   metadata (session: ShareSession): void {
@@ -87,10 +102,10 @@ export class SnapshotWriter {
   audio (session: ShareSession, chunk: BufferedChunk): void {
     if (!this.options.snapshotAudio) return
     const dirty = this.#mark(session.id)
-    if (dirty.full) return
+    if (dirty.rewriteAudio) return
     dirty.chunks.push(chunk)
     if (dirty.chunks.length > MAX_QUEUED_CHUNKS) {
-      dirty.full = true
+      dirty.rewriteAudio = true
       dirty.chunks = []
     }
   }
@@ -130,13 +145,16 @@ export class SnapshotWriter {
         const dirty = this.#mark(session.id)
         dirty.full = true
         dirty.metadata = true
+        dirty.rewriteAudio = true
+        dirty.chunks = []
       }
     }
 
     const writes: Array<{ id: string, kind: 'session' | 'ending' }> = []
-    const fenced = (id: string, kind: 'session' | 'ending', claim: string, claimTtl: string, commands: CommandList) => {
+    // A session's write carries its start record, for the claim it makes if it has none (started while Redis was away).
+    const fenced = (id: string, kind: 'session' | 'ending', claim: string, claimTtl: string, record: string, commands: CommandList) => {
       const keys = snapshotKeys(id)
-      pipeline.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, claimTtl, this.options.instanceId, ...commands.encode())
+      pipeline.msFenced(keys.claim, EPOCH_KEY, keys.ended, claim, claimTtl, this.options.instanceId, record, ...commands.encode())
       writes.push({ id, kind })
     }
     // Deletions first: a session stopped and started again within one flush is then written afresh.
@@ -145,19 +163,27 @@ export class SnapshotWriter {
     for (const ending of endings) {
       const commands = new CommandList()
       this.#writeEnding(commands, ending.ended, now)
-      fenced(ending.ended.id, 'ending', ending.claim, '', commands)
+      fenced(ending.ended.id, 'ending', ending.claim, '', '', commands)
     }
 
+    let audioBudget = AUDIO_REWRITE_BUDGET
+    const later = new Map<string, Dirty>()
     for (const session of this.registry.activeSessions()) {
       const dirty = this.#dirty.get(session.id)
       const commands = new CommandList()
       this.#writeSession(commands, session, dirty?.full ?? false, now)
       if (dirty !== undefined) {
-        const keys = snapshotKeys(session.id)
         if (dirty.full || dirty.metadata) this.#writeMetadata(commands, session, now)
-        if (this.options.snapshotAudio && dirty.full) {
-          commands.call('del', keys.audio)
-          this.#writeChunks(commands, session, session.audio.chunksAfter(-1, Infinity, Infinity))
+        if (this.options.snapshotAudio && dirty.rewriteAudio) {
+          const chunks = session.audio.chunksAfter(-1, Infinity, Infinity)
+          const bytes = chunks.reduce((sum, c) => sum + 4 * c.length, 0)
+          if (bytes <= audioBudget || audioBudget === AUDIO_REWRITE_BUDGET) {
+            audioBudget -= bytes
+            commands.call('del', snapshotKeys(session.id).audio)
+            this.#writeChunks(commands, session, chunks)
+          } else {
+            later.set(session.id, { full: false, metadata: false, rewriteAudio: true, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] })
+          }
         } else if (this.options.snapshotAudio && dirty.chunks.length > 0) {
           this.#writeChunks(commands, session, dirty.chunks)
         }
@@ -165,9 +191,9 @@ export class SnapshotWriter {
       }
       if (commands.length === 0) continue
       const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
-      fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), commands)
+      fenced(session.id, 'session', this.options.claims.get(session.id) ?? '', String(ttl), startRecord(session.startTime, session.sharer), commands)
     }
-    this.#dirty.clear()
+    this.#dirty = later
     return { commands: pipeline.length - before, endings, writes }
   }
 
@@ -182,7 +208,7 @@ export class SnapshotWriter {
   #mark (id: string): Dirty {
     let dirty = this.#dirty.get(id)
     if (dirty === undefined) {
-      dirty = { full: false, metadata: false, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] }
+      dirty = { full: false, metadata: false, rewriteAudio: false, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] }
       this.#dirty.set(id, dirty)
     }
     return dirty
@@ -211,7 +237,7 @@ export class SnapshotWriter {
     commands.call('del', keys.session, keys.metadata, keys.audio, keys.chat, keys.claim, keys.ended)
     const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
     if (ttl >= 1) {
-      commands.call('hset', keys.ended, ...flat(endedFields(ended)))
+      commands.call('hset', keys.ended, ...flatFields(endedFields(ended)))
       commands.call('pexpire', keys.ended, String(Math.round(ttl)))
     }
   }
@@ -225,7 +251,7 @@ export class SnapshotWriter {
     const keys = snapshotKeys(session.id)
     const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
     if (full) commands.call('del', keys.ended)
-    commands.call('hset', keys.session, ...flat(fields))
+    commands.call('hset', keys.session, ...flatFields(fields))
     commands.call('pexpire', keys.session, String(ttl))
     // The chat lives as long as its session, however long it has been quiet.
     if (session.chat.entries.length > 0) commands.call('pexpire', keys.chat, String(ttl))
@@ -263,7 +289,7 @@ export class SnapshotWriter {
     const stored = session.metadata(now)
     commands.call('del', key)
     if (stored === undefined) return
-    commands.call('hset', key, ...flat(metadataFields(stored)))
+    commands.call('hset', key, ...flatFields(metadataFields(stored)))
     commands.call('pexpire', key, String(remaining(this.options.metadataTtlMs, stored.receivedAt, now)))
   }
 
@@ -282,6 +308,3 @@ export class SnapshotWriter {
   }
 }
 
-function flat (fields: Record<string, string>): string[] {
-  return Object.entries(fields).flat()
-}

@@ -1,32 +1,15 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
+import { request } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { clientChunk, clientMetadata, CLIENT_HEADERS, eventually, JSON_HEADERS } from '../helper.js'
+import { clientChunk, clientMetadata, CLIENT_HEADERS, errorShape, eventually, JSON_HEADERS } from '../helper.js'
 import { readMetadata, readStatus } from '../client-contract.js'
 import { pollingReceiver } from '../polling-receiver.js'
-import { LocalCluster } from '../../bench/lib/cluster.js'
 import { assertBuilt } from '../built-server.js'
-import { clusterSkip as skip, startCluster as startLocalCluster } from '../local-cluster.js'
+import { FLUSH_MS, ids, POLL_EVERY_MS, sharerLoop, skip, startCluster } from '../cluster-helper.js'
 import { openWs } from '../push/push-helper.js'
 
-const CHUNK_EVERY_MS = 100
-const POLL_EVERY_MS = 80
-const FLUSH_MS = 50
-
 t.before(assertBuilt)
-
-const startCluster = (t: Test): Promise<LocalCluster> => startLocalCluster(t, {
-  REDIS_FLUSH_INTERVAL_MS: String(FLUSH_MS),
-  AUDIO_BUFFER_SECONDS: '30',
-  RATE_LIMIT_AUDIO_PER_SECOND: '100',
-  RATE_LIMIT_POLLS_PER_SECOND: '100',
-  RATE_LIMIT_METADATA_PER_SECOND: '100'
-})
-
-const ids = (n: number) => {
-  const base = 100_000 + Math.floor(Math.random() * 800_000)
-  return Array.from({ length: n }, (_, i) => String(base + i * 7))
-}
 
 /** The ids of the sessions one instance holds in memory, asked directly (not through HAProxy). */
 async function heldBy (url: string): Promise<string[]> {
@@ -105,67 +88,38 @@ t.test('failover: kill -9 the owner; the sharer and three receivers carry on thr
   const meta = clientMetadata({ title: 'Before The Crash' })
   t.equal((await fetch(api('/metadata'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(meta) })).status, 200)
 
-  // The sharer, as the desktop client: one chunk per period (and metadata every 5), errors only counted.
-  const accepted: Array<{ seq: number, at: number, by: string }> = []
-  const failed: Array<{ seq: number, at: number, why: string }> = []
-  const metaFailed: string[] = []
-  let metaAfter = 0
-  let sharing = true
-  let nextSeq = 0
-  let killedAt = Infinity
-  const sharer = (async () => {
-    while (sharing) {
-      const seq = nextSeq++
-      try {
-        const res = await fetch(api('/audio'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(seq)) })
-        if (res.status === 200) accepted.push({ seq, at: Date.now(), by: res.headers.get('x-instance-id')! })
-        else failed.push({ seq, at: Date.now(), why: `${res.status} ${await res.text()}` })
-      } catch (err) {
-        failed.push({ seq, at: Date.now(), why: String(err) })
-      }
-      if (seq % 5 === 4) {
-        try {
-          const res = await fetch(api('/metadata'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(meta) })
-          await res.arrayBuffer()
-          if (res.status !== 200) metaFailed.push(`${seq}: ${res.status}`)
-          else if (Date.now() > killedAt) metaAfter++
-        } catch (err) {
-          metaFailed.push(`${seq}: ${String(err)}`)
-        }
-      }
-      await sleep(CHUNK_EVERY_MS)
-    }
-  })()
+  const sharer = sharerLoop(api, meta, 5)
+  const accepted = sharer.audio.accepted
 
   let receiving = true
   const receiver = (n: number) => pollingReceiver(api('/audio'), { ...CLIENT_HEADERS, 'x-client-id': `receiver-${n}` }, POLL_EVERY_MS, () => receiving)
   const receivers = Promise.all([receiver(0), receiver(1), receiver(2)])
-  t.teardown(() => { sharing = false; receiving = false })
+  t.teardown(async () => { receiving = false; await sharer.stop() })
 
   await eventually(() => (accepted.length >= 15 ? true : undefined), '15 chunks accepted', 15_000)
   const statusBefore = readStatus(await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>)
-  killedAt = Date.now()
+  const killedAt = Date.now()
   await cluster.kill(victim.index)
   const lastBefore = accepted.at(-1)!.seq
 
   // Within a few seconds the sharer's POSTs succeed again, on another instance.
   const resumed = await eventually(() => accepted.find((a) => a.seq > lastBefore), 'an audio POST accepted after the kill', 10_000)
   t.not(resumed.by, first, `served by ${resumed.by} now`)
-  await eventually(() => (accepted.filter((a) => a.seq > resumed.seq).length >= 10 && metaAfter >= 1 ? true : undefined), '10 more chunks and a metadata POST', 15_000)
+  await eventually(() => (accepted.filter((a) => a.seq > resumed.seq).length >= 10 && sharer.metadata.accepted.some((a) => a.at > killedAt) ? true : undefined),
+    '10 more chunks and a metadata POST', 15_000)
   const outageMs = resumed.at - killedAt
-  const lostToOutage = failed.filter((f) => f.at >= killedAt).map((f) => f.seq)
+  const lostToOutage = sharer.audio.failed.filter((f) => f.at >= killedAt).map((f) => f.seq)
   t.comment(`failover: first accepted POST ${outageMs} ms after kill -9; ${lostToOutage.length} chunk POST(s) failed meanwhile (${lostToOutage.join(',') || 'none'})`)
   t.ok(outageMs < 8_000, `the sharer's POSTs succeed again within a few seconds (${outageMs} ms)`)
-  t.same(failed.filter((f) => f.at < killedAt), [], 'no failure before the kill')
-  t.same(metaFailed.filter((m) => !lostToOutage.some((s) => m.startsWith(`${s}:`))), [], 'metadata POSTs succeed again too')
+  t.same(sharer.refusedSince(0).filter((f) => f.at < killedAt), [], 'no failure before the kill')
+  t.same(sharer.metadata.failed.filter((f) => !lostToOutage.includes(f.seq)), [], 'metadata POSTs succeed again too')
 
   // The restored session: same start time, metadata and sequence.
   const statusAfter = await (await fetch(api('/status'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>
   t.match(readStatus(statusAfter), { isActive: true, startTime: statusBefore.startTime }, 'the same session: its start time kept')
   t.same(readMetadata(await (await fetch(api('/metadata'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>), meta, 'its metadata kept')
 
-  sharing = false
-  await sharer
+  await sharer.stop()
   const lastSeq = accepted.at(-1)!.seq
   await eventually(async () => {
     const res = await fetch(api(`/audio?since=${lastSeq - 1}`), { headers: CLIENT_HEADERS })
@@ -196,7 +150,7 @@ t.test('failover: kill -9 the owner; the sharer and three receivers carry on thr
   t.same(await heldBy(victim.url), [], 'it did not restore the session it lost (its claim names a live instance)')
   const redis = new Redis(cluster.redisUrl)
   t.teardown(() => redis.disconnect())
-  t.match(await redis.get(`session:${id}:claim`), new RegExp(`:${newOwner}$`), 'the claim names the new owner')
+  t.match(await redis.get(`session:${id}:claim`), new RegExp(`^\\d+:${newOwner}\\|`), 'the claim names the new owner')
   for (let seq = lastSeq + 1; seq <= lastSeq + 5; seq++) {
     const res = await fetch(api('/audio'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientChunk(seq)) })
     await res.arrayBuffer()
@@ -258,4 +212,38 @@ t.test('chat through HAProxy: messages, events and moderation reach the owner; a
   t.same([next.status, next.by, next.body.message.id], [200, after.by, 4], 'ids carry on')
   const stillMuted = await say('bob', 'am I back?')
   t.same([stillMuted.status, stillMuted.body.code], [403, 'CHAT_MUTED'], 'the mute holds on the new owner')
+})
+
+/** A POST from another local address (127.0.0.2): HAProxy's `option forwardfor` names it in X-Forwarded-For. */
+function postFrom (localAddress: string, url: string, body?: object): Promise<{ status: number, by: string, json: Record<string, unknown> }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', localAddress, headers: payload === undefined ? CLIENT_HEADERS : JSON_HEADERS }, (res) => {
+      let text = ''
+      res.on('data', (d) => { text += d })
+      res.on('end', () => resolve({ status: res.statusCode!, by: String(res.headers['x-instance-id']), json: JSON.parse(text) as Record<string, unknown> }))
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+t.test('through HAProxy (option forwardfor, TRUST_PROXY): after a failover a stranger\'s first write to the new owner is 403, the sharer\'s 200', { skip }, async (t) => {
+  const cluster = await startCluster(t)
+  const [id] = ids(1)
+  const api = (path: string) => `${cluster.url}/api/share/${id}${path}`
+  const start = await fetch(`${cluster.url}/api/share/start`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ sessionId: id }) })
+  t.equal(start.status, 200, 'started from 127.0.0.1')
+  const first = start.headers.get('x-instance-id')!
+  t.match(await postFrom('127.0.0.2', api('/metadata'), clientMetadata()), { status: 403, by: first, json: { code: 'FORBIDDEN' } },
+    'a stranger behind the same proxy is refused by the owner (the address is the forwarded one)')
+
+  await cluster.kill(cluster.instances.find((i) => i.id === first)!.index)
+  const stranger = await postFrom('127.0.0.2', api('/metadata'), clientMetadata({ title: 'Not Yours' }))
+  t.not(stranger.by, first, `the first request after the kill reached ${stranger.by}`)
+  t.match(stranger, { status: 403, json: errorShape('FORBIDDEN') }, 'a stranger\'s write, the first request the new owner gets for the session: 403')
+  t.match(await postFrom('127.0.0.2', api('/stop')), { status: 403, by: stranger.by }, 'a stranger\'s stop: 403')
+  const sharer = await fetch(api('/metadata'), { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(clientMetadata()) })
+  t.equal(`${sharer.status} ${sharer.headers.get('x-instance-id')}`, `200 ${stranger.by}`, 'the sharer\'s write: 200')
+  t.same(readMetadata(await (await fetch(api('/metadata'), { headers: CLIENT_HEADERS })).json() as Record<string, unknown>), clientMetadata(), 'the sharer\'s metadata')
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { DomainError } from '../../src/errors.js'
 import { HTTP_STATUS, errorHeaders } from '../../plugins/error-handler.js'
-import { SESSION_LIMIT_RETRY_AFTER_SECONDS, SessionRegistry, type RegistryOptions } from '../../src/session/session-registry.js'
+import { SESSION_LIMIT_RETRY_AFTER_SECONDS, SessionRegistry, type RegistryOptions, type SessionStore } from '../../src/session/session-registry.js'
+import type { ShareSession } from '../../src/session/session.js'
 import { CLIENT_FRAMES, MAX_AUDIO_BYTES, MONO_48K, REGISTRY_OPTIONS, RecordingLog, metadata, upload, type TapTest } from '../fixtures/audio.js'
 
 type T = TapTest
@@ -88,6 +89,91 @@ t.test('start', async (t) => {
     t.same(reg.receiveAudio('123456', upload(0), MAX_AUDIO_BYTES, 2100), { buffered: true }, 'sequence numbers start over')
     t.equal(reg.stop('123456', 3000).bytesTransferred, 176_400, 'and so do the totals')
   })
+})
+
+/** A store whose commits the test settles by hand, and which records the ids it was asked to adopt. */
+class HeldStore implements SessionStore {
+  readonly commits: Array<{ session: ShareSession, settle: (err?: Error) => void }> = []
+  readonly adopted: string[] = []
+
+  commitStart (session: ShareSession): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.commits.push({ session, settle: (err) => (err === undefined ? resolve() : reject(err)) })
+    })
+  }
+
+  async adopt (id: string): Promise<void> {
+    this.adopted.push(id)
+  }
+}
+
+t.test('startCommitted: a session exists once its store committed the start', async (t) => {
+  t.test('until then its id and place are taken, nothing serves it and nothing is announced', async (t) => {
+    const { reg } = registry({ maxSessions: 2 })
+    const store = new HeldStore()
+    reg.useStore(store)
+    const started: string[] = []
+    reg.events.on('started', (s) => started.push(s.id))
+    const pending = reg.startCommitted('123456', 1000)
+    t.equal(store.commits.length, 1, 'the store is asked')
+    t.equal(reg.lookup('123456').state, 'unknown', 'not served while it commits')
+    t.same([...reg.activeSessions()], [], 'nor written by anyone following the registry')
+    await t.rejects(reg.startCommitted('123456', 1001), { code: 'SESSION_EXISTS' }, 'a second start of the id is 409')
+    reg.start('100001', 0)
+    await t.rejects(reg.startCommitted('100002', 0), { code: 'SESSION_LIMIT' }, 'it counts toward the session limit')
+    t.same(reg.restore({ id: '123456', startTime: 1, lastActivity: 1000, lastSequence: 5, bytesReceived: 0, chunksReceived: 0, chunks: [] }, 1000),
+      { state: 'skipped', reason: 'active' }, 'a takeover does not race it')
+    const located = reg.locate('123456')
+    t.same(started, ['100001'])
+
+    store.commits[0]!.settle()
+    const session = await pending
+    t.equal(session.startTime, 1000)
+    t.same((await located).state, 'active', 'locate waited for the commit')
+    t.same(started, ['100001', '123456'], 'announced once committed')
+    t.same(store.adopted, [], 'an id being started is never looked for in the store')
+  })
+
+  t.test('a store that refuses leaves nothing behind', async (t) => {
+    const { reg } = registry()
+    const store = new HeldStore()
+    reg.useStore(store)
+    const started: string[] = []
+    reg.events.on('started', (s) => started.push(s.id))
+    const pending = reg.startCommitted('123456', 1000)
+    store.commits[0]!.settle(new DomainError('SESSION_EXISTS', 'Session ID already in use'))
+    await t.rejects(pending, { code: 'SESSION_EXISTS' })
+    t.equal(reg.lookup('123456').state, 'unknown')
+    t.equal(reg.activeCount, 0)
+    t.same(started, [])
+    const again = reg.startCommitted('123456', 2000)
+    store.commits[1]!.settle()
+    t.equal((await again).startTime, 2000, 'the id can be started again')
+  })
+
+  t.test('without a store it starts at once, as start does', async (t) => {
+    const { reg } = registry()
+    const started: string[] = []
+    reg.events.on('started', (s) => started.push(s.id))
+    t.equal((await reg.startCommitted('123456', 1000)).id, '123456')
+    t.same(started, ['123456'])
+    t.equal(reg.lookup('123456').state, 'active')
+  })
+})
+
+t.test('locate asks the store only for ids this process does not know', async (t) => {
+  const { reg } = registry()
+  const adopted: string[] = []
+  const store: SessionStore = { commitStart: async () => {}, adopt: async (id) => { adopted.push(id); if (id === '222222') reg.start(id, 0) } }
+  reg.start('123456', 1000)
+  t.equal((await reg.locate('654321')).state, 'unknown', 'without a store, as lookup')
+  reg.useStore(store)
+  t.equal((await reg.locate('123456')).state, 'active')
+  reg.stop('123456', 2000)
+  t.equal((await reg.locate('123456')).state, 'ended')
+  t.equal((await reg.locate('654321')).state, 'unknown')
+  t.equal((await reg.locate('222222')).state, 'active', 'what the store brings is found')
+  t.same(adopted, ['654321', '222222'], 'held and ended sessions cost no lookup')
 })
 
 t.test('stop: duration in seconds and bytesTransferred in decoded bytes', async (t) => {
