@@ -65,5 +65,5 @@ t.test('an unknown route gets the not-found handler\'s uniform 404, without its 
   t.notMatch(res.body, /secret/)
 })
 
-t.test('declares @fastify/rate-limit (its not-found handler is rate limited) and fails without it',
-  (t) => assertDependencies(t, errorHandler, ['@fastify/rate-limit']))
+t.test('declares config (the body-drain limits) and @fastify/rate-limit (its not-found handler is rate limited) and fails without either',
+  (t) => assertDependencies(t, errorHandler, ['config', '@fastify/rate-limit']))

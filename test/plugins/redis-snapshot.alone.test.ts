@@ -16,8 +16,9 @@ t.test('mirrors sessions to Redis, claims ids on start routes, reports its healt
     env: { REDIS_URL: redis.url, REDIS_FLUSH_INTERVAL_MS: '10000', INSTANCE_ID: 'alone-1' },
     adds: ['error-handler']
   })
-  app.post('/start', { config: { claimsSessionId: true } }, async (request) => {
-    app.sessions.start((request.body as { sessionId: string }).sessionId, Date.now())
+  // As the start route does: the session counts once the store has claimed it with its snapshot.
+  app.post('/start', async (request) => {
+    await app.sessions.startCommitted((request.body as { sessionId: string }).sessionId, Date.now())
     return { started: true }
   })
   await app.ready()
@@ -28,12 +29,13 @@ t.test('mirrors sessions to Redis, claims ids on start routes, reports its healt
   const started = await app.inject({ method: 'POST', url: '/start', payload: { sessionId: '123456' } })
   t.equal(started.statusCode, 200)
   t.equal(started.headers['x-instance-id'], 'alone-1')
-  t.match(await r.get('session:123456:claim'), /^\d+:alone-1$/, 'the id is claimed for this instance')
+  t.match(await r.get('session:123456:claim'), /^\d+:alone-1\|/, 'the id is claimed for this instance, with its start record')
+  t.match(await r.hgetall('session:123456'), { active: 'true' }, 'and its snapshot written with the claim')
 
   const taken = await app.inject({ method: 'POST', url: '/start', payload: { sessionId: '654321' } })
   t.equal(taken.statusCode, 409, 'an id another instance holds')
   t.match(taken.json(), errorShape('SESSION_EXISTS'))
-  t.equal(app.sessions.lookup('654321').state, 'unknown', 'the route never ran')
+  t.equal(app.sessions.lookup('654321').state, 'unknown', 'the session was not started here')
 
   await app.redisSnapshot!.tick()
   t.match(await r.hgetall('session:123456'), { active: 'true' }, 'a tick writes the session')
