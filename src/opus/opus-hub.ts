@@ -7,15 +7,26 @@ import type { EncoderSettings } from './encoder-protocol.js'
 import type { EncoderPool } from './encoder-pool.js'
 import { opusChunkSeconds, type OpusChunk } from './opus-chunk.js'
 
-/** Something that takes a session's Opus as it is encoded (a WebSocket or Ogg listener). */
+/** Something that takes a session's Opus as it is encoded (a WebSocket or Ogg listener, a recording). */
 export interface OpusListener {
   readonly sessionId: string
+  /** True for a consumer that is no connection (a recording): it keeps the encoder on but is not counted as a listener. */
+  readonly background?: boolean
   opus (chunk: OpusChunk): void
   /** The session's encoder failed: its Opus has ended (its PCM goes on). */
   opusFailed (reason: string): void
 }
 
+/** Which of a session's Opus streams a listener takes, and from where. */
+export interface AttachOptions {
+  /** Highest sequence number the listener already holds; -1 (the default) joins with the burst. */
+  readonly since?: number
+  /** The stream's bitrate; default the hub's own (OPUS_BITRATE_KBPS). */
+  readonly bitrateKbps?: number
+}
+
 export interface OpusHubOptions {
+  /** The encoder settings of every stream; `bitrateKbps` is the default stream's. */
   readonly settings: EncoderSettings
   /** A REST poll with codec=opus keeps the encoder running this long after it. */
   readonly pollLeaseMs: number
@@ -26,7 +37,7 @@ export interface OpusHubLog {
   warn (obj: object, msg: string): void
 }
 
-/** One session's encoder while anything consumes its Opus, with the recent chunks for joins and polls. */
+/** One encoder of a session, at one bitrate, while anything consumes it; with the recent chunks for joins and polls. */
 class OpusStream {
   readonly listeners = new Set<OpusListener>()
   readonly history: OpusChunk[] = []
@@ -34,7 +45,7 @@ class OpusStream {
   preSkip = 0
   leaseUntil = -Infinity
 
-  constructor (readonly session: ShareSession, readonly epoch: number) {}
+  constructor (readonly session: ShareSession, readonly bitrateKbps: number, readonly epoch: number) {}
 
   /** Chunks after `since`, like PCM polls: `-1` is a join, the newest `joinBurstSeconds` of it. */
   chunksAfter (since: number, max: number): OpusChunk[] {
@@ -62,15 +73,17 @@ class OpusStream {
 }
 
 /**
- * Opus for every session something listens to in Opus: one encoder per session (in the encoder thread),
- * started by the first Opus listener or poll and stopped when the last one is gone, so a session nobody
- * hears in Opus costs no encoding. The same packets go to every listener.
+ * Opus for every session something listens to in Opus: one encoder per session and bitrate (in the
+ * encoder thread), started by the first listener or poll of that bitrate and stopped when the last one is
+ * gone, so a session nobody hears in Opus costs no encoding. The same packets go to every listener of a
+ * stream. Listeners that name no bitrate share the default stream (OPUS_BITRATE_KBPS).
  */
 export class OpusHub {
-  #streams = new Map<string, OpusStream>()
+  /** Per session, its streams by bitrate. */
+  #sessions = new Map<string, Map<number, OpusStream>>()
   readonly stats = { encoderFailures: 0, encodeSeconds: 0, encodedChunks: 0, bytesSent: 0 }
-  /** `encoded`: a session has a new Opus chunk (long-polls wake on it). */
-  readonly events = new EventEmitter<{ encoded: [sessionId: string] }>()
+  /** `encoded`: a session's stream at that bitrate has a new Opus chunk (long-polls wake on it). */
+  readonly events = new EventEmitter<{ encoded: [sessionId: string, bitrateKbps: number] }>()
 
   readonly #onAudio = (session: ShareSession, chunk: BufferedChunk) => this.#feed(session, chunk)
   readonly #onGone = (session: ShareSession | EndedSession) => this.#stop(session.id)
@@ -87,37 +100,51 @@ export class OpusHub {
     this.registry.events.off('moved', this.#onGone)
   }
 
-  /** Sessions with an encoder running. */
-  get encoders (): number { return this.#streams.size }
+  /** The bitrate of the default stream. */
+  get defaultBitrateKbps (): number { return this.options.settings.bitrateKbps }
 
-  listenerCount (): number {
+  /** Encoders running (sessions x bitrates). */
+  get encoders (): number {
     let n = 0
-    for (const stream of this.#streams.values()) n += stream.listeners.size
+    for (const streams of this.#sessions.values()) n += streams.size
     return n
   }
 
-  /** The stream's shape for an Ogg header: known once the encoder opened (undefined before). */
-  streamShape (sessionId: string): { channels: 1 | 2, preSkip: number } | undefined {
-    const stream = this.#streams.get(sessionId)
+  /** Listeners of every stream, background ones (recordings) left out. */
+  listenerCount (): number {
+    let n = 0
+    for (const stream of this.#allStreams()) {
+      for (const listener of stream.listeners) if (listener.background !== true) n++
+    }
+    return n
+  }
+
+  /** A stream's shape for an Ogg header: known once its encoder opened (undefined before). */
+  streamShape (sessionId: string, bitrateKbps = this.defaultBitrateKbps): { channels: 1 | 2, preSkip: number } | undefined {
+    const stream = this.#sessions.get(sessionId)?.get(bitrateKbps)
     return stream === undefined ? undefined : { channels: stream.channels, preSkip: stream.preSkip }
   }
 
-  /** Adds a listener; it gets the join burst already encoded, then every new chunk. */
-  attach (session: ShareSession, listener: OpusListener, since = -1): void {
-    const stream = this.#streamOf(session)
+  /**
+   * Adds a listener to the session's stream at `bitrateKbps` (starting that encoder if it is the first);
+   * it gets the join burst already encoded, then every new chunk. `options` may be `since` alone.
+   */
+  attach (session: ShareSession, listener: OpusListener, options: AttachOptions | number = {}): void {
+    const { since = -1, bitrateKbps = this.defaultBitrateKbps } = typeof options === 'number' ? { since: options } : options
+    const stream = this.#streamOf(session, bitrateKbps)
     stream.listeners.add(listener)
     for (const chunk of stream.chunksAfter(since, Number.MAX_SAFE_INTEGER)) listener.opus(chunk)
   }
 
   detach (listener: OpusListener, now: number): void {
-    const stream = this.#streams.get(listener.sessionId)
-    if (stream === undefined || !stream.listeners.delete(listener)) return
-    this.#stopIfIdle(stream, now)
+    for (const stream of this.#sessions.get(listener.sessionId)?.values() ?? []) {
+      if (stream.listeners.delete(listener)) return this.#stopIfIdle(stream, now)
+    }
   }
 
   /** A REST poll with codec=opus: what it gets now (empty while the encoder catches up); keeps the encoder on. */
-  poll (session: ShareSession, since: number, now: number): OpusChunk[] {
-    const stream = this.#streamOf(session)
+  poll (session: ShareSession, since: number, now: number, bitrateKbps = this.defaultBitrateKbps): OpusChunk[] {
+    const stream = this.#streamOf(session, bitrateKbps)
     stream.leaseUntil = now + this.options.pollLeaseMs
     return stream.chunksAfter(since, MAX_CHUNKS_PER_POLL)
   }
@@ -129,18 +156,23 @@ export class OpusHub {
 
   /** Stops encoders whose last poll lease ran out with no listener left (timer). */
   sweep (now: number): void {
-    for (const stream of [...this.#streams.values()]) this.#stopIfIdle(stream, now)
+    for (const stream of [...this.#allStreams()]) this.#stopIfIdle(stream, now)
   }
 
   /** Stops every encoder (the server is closing; listeners are closed by the push hub). */
   closeAll (): void {
-    for (const id of [...this.#streams.keys()]) this.#stop(id)
+    for (const id of [...this.#sessions.keys()]) this.#stop(id)
   }
 
-  #streamOf (session: ShareSession): OpusStream {
-    let stream = this.#streams.get(session.id)
+  * #allStreams (): Generator<OpusStream> {
+    for (const streams of this.#sessions.values()) yield * streams.values()
+  }
+
+  #streamOf (session: ShareSession, bitrateKbps: number): OpusStream {
+    let streams = this.#sessions.get(session.id)
+    let stream = streams?.get(bitrateKbps)
     if (stream !== undefined) return stream
-    const epoch = this.pool.start(this.options.settings, {
+    const epoch = this.pool.start({ ...this.options.settings, bitrateKbps }, {
       opened: (preSkip, channels) => {
         if (stream === undefined) return
         stream.preSkip = preSkip
@@ -149,56 +181,74 @@ export class OpusHub {
       encoded: (encoded, seconds) => this.#encoded(stream!, { ...encoded, channels: stream!.channels }, seconds),
       failed: (reason) => this.#failed(stream!, reason)
     })
-    stream = new OpusStream(session, epoch)
-    this.#streams.set(session.id, stream)
-    this.log.info({ sessionId: session.id }, 'Opus encoder started')
+    stream = new OpusStream(session, bitrateKbps, epoch)
+    if (streams === undefined) this.#sessions.set(session.id, streams = new Map())
+    streams.set(bitrateKbps, stream)
+    this.log.info({ sessionId: session.id, bitrateKbps }, 'Opus encoder started')
     // The encoder starts from the join burst already buffered, so the first listener has something at once.
     for (const chunk of session.audio.chunksAfter(-1, Number.MAX_SAFE_INTEGER, session.limits.joinBurstSeconds)) {
-      this.#feed(session, chunk)
+      this.#feedStream(stream, chunk)
     }
     return stream
   }
 
   #feed (session: ShareSession, chunk: BufferedChunk): void {
-    const stream = this.#streams.get(session.id)
-    if (stream === undefined) return
+    for (const stream of this.#sessions.get(session.id)?.values() ?? []) this.#feedStream(stream, chunk)
+  }
+
+  #feedStream (stream: OpusStream, chunk: BufferedChunk): void {
+    const { audio } = stream.session
     this.pool.feed(stream.epoch, {
       sequenceNumber: chunk.sequenceNumber,
       timestamp: chunk.timestamp,
       sampleRate: chunk.format.sampleRate,
       channels: chunk.format.channels,
-      samples: session.audio.samplesOf(chunk)
+      samples: audio.samplesOf(chunk)
     })
   }
 
+  /** Whether `stream` is still the live one of its session and bitrate (not stopped or replaced). */
+  #isLive (stream: OpusStream): boolean {
+    return this.#sessions.get(stream.session.id)?.get(stream.bitrateKbps) === stream
+  }
+
   #encoded (stream: OpusStream, chunk: OpusChunk, seconds: number): void {
-    if (this.#streams.get(stream.session.id) !== stream) return
+    if (!this.#isLive(stream)) return
     this.stats.encodeSeconds += seconds
     this.stats.encodedChunks++
     // The first chunk of a segment can hold no whole frame yet: nothing to send.
     if (chunk.packets.length === 0) return
     stream.keep(chunk)
     for (const listener of stream.listeners) listener.opus(chunk)
-    this.events.emit('encoded', stream.session.id)
+    this.events.emit('encoded', stream.session.id, stream.bitrateKbps)
   }
 
   #failed (stream: OpusStream, reason: string): void {
-    if (this.#streams.get(stream.session.id) !== stream) return
-    this.#streams.delete(stream.session.id)
+    if (!this.#isLive(stream)) return
+    this.#remove(stream)
     this.stats.encoderFailures++
-    this.log.warn({ sessionId: stream.session.id, reason }, 'Opus encoder failed: the session\'s Opus listeners are let go')
+    this.log.warn({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps, reason }, 'Opus encoder failed: the session\'s Opus listeners are let go')
     for (const listener of [...stream.listeners]) listener.opusFailed(reason)
   }
 
   #stopIfIdle (stream: OpusStream, now: number): void {
-    if (stream.listeners.size === 0 && stream.leaseUntil <= now) this.#stop(stream.session.id)
+    if (stream.listeners.size === 0 && stream.leaseUntil <= now && this.#isLive(stream)) this.#stopStream(stream)
   }
 
+  /** Stops every stream of a session (it ended or moved away). */
   #stop (id: string): void {
-    const stream = this.#streams.get(id)
-    if (stream === undefined) return
-    this.#streams.delete(id)
+    for (const stream of [...this.#sessions.get(id)?.values() ?? []]) this.#stopStream(stream)
+  }
+
+  #stopStream (stream: OpusStream): void {
+    this.#remove(stream)
     this.pool.stop(stream.epoch)
-    this.log.info({ sessionId: id }, 'Opus encoder stopped')
+    this.log.info({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps }, 'Opus encoder stopped')
+  }
+
+  #remove (stream: OpusStream): void {
+    const streams = this.#sessions.get(stream.session.id)
+    streams?.delete(stream.bitrateKbps)
+    if (streams?.size === 0) this.#sessions.delete(stream.session.id)
   }
 }
