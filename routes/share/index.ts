@@ -5,6 +5,7 @@ import metadata from './metadata.js'
 import audio from './audio.js'
 import sessions from './sessions.js'
 import push from './push.js'
+import history from './history.js'
 
 /**
  * Everything under /api/share: one encapsulated context that requires a credential. Sending routes take
@@ -18,6 +19,7 @@ const share: FastifyPluginAsync = async (app) => {
   await app.register(audio)
   await app.register(sessions)
   await app.register(push)
+  await app.register(history)
 }
 
 export default share

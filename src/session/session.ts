@@ -2,6 +2,7 @@ import type { AudioFormat } from './audio-format.js'
 import { AudioRing, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker } from './listener-tracker.js'
 import type { SharerBinding } from './sharer-binding.js'
+import { SongHistory, type SongEntry } from '../history/song-history.js'
 
 export interface SongMetadata {
   title: string
@@ -59,14 +60,18 @@ export interface RestoredState {
   readonly bytesReceived: number
   readonly chunksReceived: number
   readonly metadata?: { readonly value: SongMetadata, readonly receivedAt: number } | undefined
+  /** The song history so far, oldest first. */
+  readonly history?: readonly SongEntry[] | undefined
 }
 
 export const MAX_CHUNKS_PER_POLL = 10
 
-/** One live share: its audio window, its latest metadata and who is listening. */
+/** One live share: its audio window, its latest metadata, its song history and who is listening. */
 export class ShareSession {
   readonly audio: AudioRing
   readonly listeners: ListenerTracker
+  /** The songs played so far (from the metadata updates). */
+  readonly history = new SongHistory()
   lastActivity: number
   /** Who may change this session (see sharer-guard.ts); set when it starts. */
   sharer: SharerBinding | undefined
@@ -151,6 +156,7 @@ export class ShareSession {
       const { value, receivedAt } = state.metadata
       this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt }
     }
+    if (state.history !== undefined) this.history.restore(state.history)
   }
 
   /** Frees the audio and forgets the listeners. */
