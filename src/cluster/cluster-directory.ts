@@ -244,13 +244,15 @@ export class ClusterDirectory {
         pipeline.hgetall(keys.session)
         pipeline.hgetall(keys.metadata)
         pipeline.xrangeBuffer(keys.audio, '-', '+')
+        pipeline.get(keys.history)
       }
       const replies = unwrap(await pipeline.exec())
       batch.forEach((id, i) => {
-        const hash = replies[3 * i] as Record<string, string>
+        const [hash, metadata, audio, history] = replies.slice(4 * i, 4 * i + 4) as
+          [Record<string, string>, Record<string, string>, AudioEntry[], string | null]
         // The key expired in the meantime: gone, as it should be.
         if (Object.keys(hash).length === 0) return
-        const parsed = parseSession(id, hash, replies[3 * i + 1] as Record<string, string>, replies[3 * i + 2] as AudioEntry[])
+        const parsed = parseSession(id, hash, metadata, audio, history)
         if ('error' in parsed) {
           result.invalid++
           this.log.warn({ sessionId: id, problem: parsed.error }, 'a session snapshot in Redis is malformed: not restored')

@@ -181,6 +181,7 @@ export class RedisSnapshot {
     }
     on('started', (session) => this.writer.started(session))
     on('metadata', (session) => this.writer.metadata(session))
+    on('song', (session) => this.writer.song(session))
     on('audio', (session, chunk) => this.writer.audio(session, chunk))
     on('ended', (ended) => this.writer.ended(ended))
     on('moved', (session) => this.writer.forget(session.id))

@@ -2,6 +2,7 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from '../session/session-registry.js'
 import type { ShareSession, SongMetadata, StoredMetadata } from '../session/session.js'
 import type { SharerBinding } from '../session/sharer-binding.js'
+import type { SongEntry } from '../history/song-history.js'
 
 /**
  * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
@@ -12,15 +13,23 @@ import type { SharerBinding } from '../session/sharer-binding.js'
  *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
  *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
  *                                  capped with XADD MAXLEN ~                      TTL: 10 s after the last chunk
- *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent
- *                                                                                 TTL: what is left of the retention
+ *   session:{id}:history   string  the song history, a JSON array of plays       TTL: as session:{id}
+ *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent,
+ *                                  history (JSON, when it played anything)        TTL: what is left of the retention
  *   session:{id}:claim     string  the id of the instance that owns the session (SET NX), TTL as session:{id}
  *
  * Times are epoch milliseconds; booleans are "true"/"false".
  */
 export function snapshotKeys (id: string) {
   const session = `session:${id}`
-  return { session, metadata: `${session}:metadata`, audio: `${session}:audio`, ended: `${session}:ended`, claim: `${session}:claim` }
+  return {
+    session,
+    metadata: `${session}:metadata`,
+    audio: `${session}:audio`,
+    history: `${session}:history`,
+    ended: `${session}:ended`,
+    claim: `${session}:claim`
+  }
 }
 
 /** The spec's TTL for the audio stream: entries older than this are of no use to a receiver. */
@@ -78,7 +87,7 @@ export function metadataFields (stored: StoredMetadata): Record<string, string> 
 }
 
 export function endedFields (ended: EndedSession): Record<string, string> {
-  return {
+  const fields: Record<string, string> = {
     startTime: String(ended.startTime),
     endedAt: String(ended.endedAt),
     reason: ended.reason,
@@ -86,6 +95,33 @@ export function endedFields (ended: EndedSession): Record<string, string> {
     bytesTransferred: String(ended.bytesTransferred),
     bytesSent: String(ended.bytesSent)
   }
+  if (ended.history !== undefined && ended.history.length > 0) fields.history = JSON.stringify(ended.history)
+  return fields
+}
+
+/**
+ * A song history read back: the well-formed plays of the JSON array, in order. Anything else (no key, bad
+ * JSON, a malformed entry) is left out rather than failing the snapshot: the history is not worth a session.
+ */
+export function parseHistory (text: string | null | undefined): SongEntry[] {
+  if (text === null || text === undefined) return []
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return []
+  }
+  return Array.isArray(value) ? value.filter(isSongEntry) : []
+}
+
+function isSongEntry (v: unknown): v is SongEntry {
+  if (typeof v !== 'object' || v === null) return false
+  const e = v as Record<string, unknown>
+  const time = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0
+  const seconds = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0
+  return Number.isSafeInteger(e.n) && (e.n as number) >= 1 && typeof e.title === 'string' && typeof e.artist === 'string' &&
+    (e.coverHash === null || typeof e.coverHash === 'string') && time(e.startedAt) && (e.endedAt === null || time(e.endedAt)) &&
+    seconds(e.startPosition) && seconds(e.durationSeconds)
 }
 
 /** XADD field/value pairs of one chunk; `samples` are stored as their raw little-endian float32 bytes. */
@@ -171,7 +207,8 @@ export function parseSession (
   id: string,
   hash: Record<string, string>,
   metadata: Record<string, string>,
-  audio: readonly AudioEntry[]
+  audio: readonly AudioEntry[],
+  history?: string | null
 ): { snapshot: SessionSnapshot, droppedChunks: number } | { error: string } {
   try {
     if (hash.active !== 'true') throw new BadSnapshot('not active')
@@ -194,6 +231,7 @@ export function parseSession (
       bytesReceived: int(hash, 'bytesReceived'),
       chunksReceived: int(hash, 'chunksReceived'),
       metadata: Object.keys(metadata).length === 0 ? undefined : parseMetadata(metadata),
+      history: parseHistory(history),
       chunks
     }
     return { snapshot, droppedChunks }
@@ -214,7 +252,8 @@ export function parseEnded (id: string, hash: Record<string, string>): EndedSess
       reason: reason as EndReason,
       durationSeconds: num(hash, 'durationSeconds'),
       bytesTransferred: int(hash, 'bytesTransferred'),
-      bytesSent: int(hash, 'bytesSent')
+      bytesSent: int(hash, 'bytesSent'),
+      history: parseHistory(hash.history)
     }
   } catch (err) {
     if (err instanceof BadSnapshot) return undefined

@@ -24,6 +24,8 @@ interface Dirty {
   /** Rewrite everything (new session, resync after an outage, or too many chunks queued). */
   full: boolean
   metadata: boolean
+  /** The song history changed (a play started or ended). */
+  history: boolean
   /** Chunks buffered since the last flush, oldest first. */
   chunks: BufferedChunk[]
 }
@@ -74,6 +76,10 @@ export class SnapshotWriter {
 
   metadata (session: ShareSession): void {
     this.#mark(session.id).metadata = true
+  }
+
+  song (session: ShareSession): void {
+    this.#mark(session.id).history = true
   }
 
   audio (session: ShareSession, chunk: BufferedChunk): void {
@@ -139,6 +145,7 @@ export class SnapshotWriter {
       if (dirty !== undefined) {
         const keys = snapshotKeys(session.id)
         if (dirty.full || dirty.metadata) this.#writeMetadata(commands, session, now)
+        if (dirty.full || dirty.history) this.#writeHistory(commands, session, now)
         if (this.options.snapshotAudio && dirty.full) {
           commands.call('del', keys.audio)
           this.#writeChunks(commands, session, session.audio.chunksAfter(-1, Infinity, Infinity))
@@ -165,7 +172,7 @@ export class SnapshotWriter {
   #mark (id: string): Dirty {
     let dirty = this.#dirty.get(id)
     if (dirty === undefined) {
-      dirty = { full: false, metadata: false, chunks: [] }
+      dirty = { full: false, metadata: false, history: false, chunks: [] }
       this.#dirty.set(id, dirty)
     }
     return dirty
@@ -180,7 +187,7 @@ export class SnapshotWriter {
   /** Stopping or expiring deletes the session's keys but leaves an "ended" marker for the retention time. */
   #writeEnding (commands: CommandList, ended: EndedSession, now: number): void {
     const keys = snapshotKeys(ended.id)
-    commands.call('del', keys.session, keys.metadata, keys.audio, keys.claim, keys.ended)
+    commands.call('del', keys.session, keys.metadata, keys.audio, keys.history, keys.claim, keys.ended)
     const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
     if (ttl >= 1) {
       commands.call('hset', keys.ended, ...flat(endedFields(ended)))
@@ -199,6 +206,17 @@ export class SnapshotWriter {
     if (full) commands.call('del', keys.ended)
     commands.call('hset', keys.session, ...flat(fields))
     commands.call('pexpire', keys.session, String(ttl))
+    // The history lives as long as the session (no-op while it has none).
+    commands.call('pexpire', keys.history, String(ttl))
+  }
+
+  /** The whole history (a few hundred plays at most), written only when a play started or ended. */
+  #writeHistory (commands: CommandList, session: ShareSession, now: number): void {
+    const key = snapshotKeys(session.id).history
+    const entries = session.history.entries()
+    if (entries.length === 0) return
+    const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
+    commands.call('set', key, JSON.stringify(entries), 'PX', String(ttl))
   }
 
   #writeMetadata (commands: CommandList, session: ShareSession, now: number): void {
