@@ -17,6 +17,9 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   SESSION_NOT_FOUND: 'no session with this id',
   SESSION_ENDED: 'the session has ended',
   METADATA_NOT_FOUND: 'the sharer has not sent fresh metadata',
+  RECORDING_NOT_FOUND: 'this session has no recording (not recorded, nothing yet, or past RECORDINGS_RETENTION_HOURS)',
+  RECORDING_OFF: 'this server records nothing (RECORDINGS_DIR is not set)',
+  RANGE_NOT_SATISFIABLE: 'the Range starts past the end; Content-Range says the size',
   METHOD_NOT_ALLOWED: 'method not allowed',
   SESSION_EXISTS: 'a session with this id is already active',
   PAYLOAD_TOO_LARGE: 'the body is larger than this endpoint accepts',
@@ -36,7 +39,10 @@ const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   'POST /api/share/:sessionId/metadata': ['FORBIDDEN'],
   'POST /api/share/:sessionId/stop': ['FORBIDDEN'],
   'GET /api/share/:sessionId/metadata': ['METADATA_NOT_FOUND'],
-  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN']
+  'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN'],
+  'POST /api/share/:sessionId/recording': ['FORBIDDEN', 'RECORDING_OFF'],
+  'GET /api/share/:sessionId/recording.ogg': ['RECORDING_NOT_FOUND', 'RANGE_NOT_SATISFIABLE'],
+  'GET /api/share/:sessionId/recording.cue': ['RECORDING_NOT_FOUND']
 }
 
 interface RouteTraits {

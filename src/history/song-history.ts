@@ -128,6 +128,21 @@ export class SongHistory {
   }
 }
 
+/** The well-formed plays of something read back (a snapshot, a sidecar), in order; anything else is left out. */
+export function songEntriesOf (value: unknown): SongEntry[] {
+  return Array.isArray(value) ? value.filter(isSongEntry) : []
+}
+
+function isSongEntry (v: unknown): v is SongEntry {
+  if (typeof v !== 'object' || v === null) return false
+  const e = v as Record<string, unknown>
+  const time = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0
+  const seconds = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0
+  return Number.isSafeInteger(e.n) && (e.n as number) >= 1 && typeof e.title === 'string' && typeof e.artist === 'string' &&
+    (e.coverHash === null || typeof e.coverHash === 'string') && time(e.startedAt) && (e.endedAt === null || time(e.endedAt)) &&
+    seconds(e.startPosition) && seconds(e.durationSeconds)
+}
+
 function sameSong (entry: SongEntry, play: SongPlay): boolean {
   return entry.title === play.title.slice(0, MAX_TEXT) && entry.artist === play.artist.slice(0, MAX_TEXT)
 }

@@ -62,6 +62,8 @@ export interface RestoredState {
   readonly metadata?: { readonly value: SongMetadata, readonly receivedAt: number } | undefined
   /** The song history so far, oldest first. */
   readonly history?: readonly SongEntry[] | undefined
+  /** Whether the sharer asked for the session to be recorded (undefined: it said nothing). */
+  readonly recordingPreference?: boolean | undefined
 }
 
 export const MAX_CHUNKS_PER_POLL = 10
@@ -75,6 +77,8 @@ export class ShareSession {
   lastActivity: number
   /** Who may change this session (see sharer-guard.ts); set when it starts. */
   sharer: SharerBinding | undefined
+  /** The sharer's say on recording this session (POST /:id/recording); undefined: RECORDING_DEFAULT applies. */
+  recordingPreference: boolean | undefined
   bytesReceived = 0
   /** Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned). */
   bytesSent = 0
@@ -157,6 +161,7 @@ export class ShareSession {
       this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt }
     }
     if (state.history !== undefined) this.history.restore(state.history)
+    this.recordingPreference = state.recordingPreference
   }
 
   /** Frees the audio and forgets the listeners. */

@@ -2,13 +2,13 @@ import type { BufferedChunk } from '../session/audio-ring.js'
 import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from '../session/session-registry.js'
 import type { ShareSession, SongMetadata, StoredMetadata } from '../session/session.js'
 import type { SharerBinding } from '../session/sharer-binding.js'
-import type { SongEntry } from '../history/song-history.js'
+import { songEntriesOf, type SongEntry } from '../history/song-history.js'
 
 /**
  * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
  *
  *   session:{id}           hash    active, startTime, lastActivity, listenerCount, lastSequence, bytesReceived,
- *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress
+ *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress, recording (on|off)
  *                                                                                 TTL: what is left of the session timeout
  *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
  *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
@@ -59,6 +59,8 @@ export function sessionFields (session: ShareSession, now: number): Record<strin
     fields.sharerKeyHash = session.sharer.keyHash.toString('hex')
     fields.sharerAddress = session.sharer.address
   }
+  // The sharer's say on recording: a takeover must not record a session that opted out.
+  if (session.recordingPreference !== undefined) fields.recording = session.recordingPreference ? 'on' : 'off'
   return fields
 }
 
@@ -105,23 +107,11 @@ export function endedFields (ended: EndedSession): Record<string, string> {
  */
 export function parseHistory (text: string | null | undefined): SongEntry[] {
   if (text === null || text === undefined) return []
-  let value: unknown
   try {
-    value = JSON.parse(text)
+    return songEntriesOf(JSON.parse(text))
   } catch {
     return []
   }
-  return Array.isArray(value) ? value.filter(isSongEntry) : []
-}
-
-function isSongEntry (v: unknown): v is SongEntry {
-  if (typeof v !== 'object' || v === null) return false
-  const e = v as Record<string, unknown>
-  const time = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0
-  const seconds = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0
-  return Number.isSafeInteger(e.n) && (e.n as number) >= 1 && typeof e.title === 'string' && typeof e.artist === 'string' &&
-    (e.coverHash === null || typeof e.coverHash === 'string') && time(e.startedAt) && (e.endedAt === null || time(e.endedAt)) &&
-    seconds(e.startPosition) && seconds(e.durationSeconds)
 }
 
 /** XADD field/value pairs of one chunk; `samples` are stored as their raw little-endian float32 bytes. */
@@ -232,6 +222,7 @@ export function parseSession (
       chunksReceived: int(hash, 'chunksReceived'),
       metadata: Object.keys(metadata).length === 0 ? undefined : parseMetadata(metadata),
       history: parseHistory(history),
+      recordingPreference: hash.recording === 'on' ? true : hash.recording === 'off' ? false : undefined,
       chunks
     }
     return { snapshot, droppedChunks }
