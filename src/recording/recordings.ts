@@ -215,6 +215,11 @@ export class Recordings {
     await Promise.all(work)
   }
 
+  /** Resolves once the segments being opened or finished now are (a stop answers before its segment is closed). */
+  async settled (): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending])
+  }
+
   /** Finishes every segment (shutdown): end-of-stream page, fsync, sidecar. */
   async close (): Promise<void> {
     this.#closed = true
@@ -279,7 +284,10 @@ export class Recordings {
         maxSeconds: this.options.maxSeconds,
         preSkip: () => this.hub.streamShape(session.id, this.options.bitrateKbps)?.preSkip ?? 0,
         history: () => session.history.entries(),
-        stopped: (reason) => this.#stopped(live, reason)
+        stopped: (reason, closing) => {
+          this.#stopped(live, reason)
+          void this.#await(closing)
+        }
       })
       if (!current()) {
         await writer.finish()

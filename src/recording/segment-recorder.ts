@@ -21,8 +21,8 @@ export interface SegmentRecorderOptions {
   readonly preSkip: () => number
   /** The session's song history, for the sidecar. */
   readonly history: () => readonly SongEntry[]
-  /** Told once when the segment stops by itself (a limit or a failure), before it closes. */
-  readonly stopped: (reason: CloseReason) => void
+  /** Told once when the segment stops by itself (a limit or a failure), with its closing under way. */
+  readonly stopped: (reason: CloseReason, closing: Promise<void>) => void
 }
 
 interface PendingMark {
@@ -85,8 +85,7 @@ export class SegmentRecorder implements OpusListener {
   /** Stops by itself (a limit or a failure): says so, then closes with what it has. */
   stop (reason: CloseReason): void {
     if (this.#finishing !== undefined || this.#state === 'closed') return
-    this.options.stopped(reason)
-    void this.finish(reason)
+    this.options.stopped(reason, this.finish(reason))
   }
 
   /** Ends the segment: the end-of-stream page (when the writer still takes pages), fsync, close, the final sidecar. */

@@ -18,6 +18,7 @@ t.test('a recorded session downloads as Ogg/Opus that decodes to the posted tone
   await recorded(app, 8.9)
   const stop = await fetch(`${base}/api/share/123456/stop`, { method: 'POST', headers: AUTH })
   t.equal(stop.status, 200)
+  await app.recordings!.settled()
 
   const res = await fetch(`${base}/api/share/123456/recording.ogg?key=${listenKey}`)
   t.equal(res.status, 200, 'a listen key opens it')

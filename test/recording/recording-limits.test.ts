@@ -100,6 +100,7 @@ t.test('RECORDING_MAX_HOURS: a recording stops at its length; status, log and me
   await startOver(base)
   await playSongs(base, [{ title: 'Endless', chunks: 8 }])
   await until(() => app.recordings!.liveStatus('123456')?.state === 'stopped', 'stopped at 1.8 s')
+  await app.recordings!.settled()
   const recording = (await statusOf(base)).recording!
   t.match(recording, { state: 'stopped', reason: 'max-length' })
   t.ok(recording.seconds >= 1.8 && recording.seconds < 2.4, `${recording.seconds} s recorded of 1.8 s allowed`)
