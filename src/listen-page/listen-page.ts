@@ -75,8 +75,13 @@ export function playerPage (assets: PageAssets): string {
       <div class="row"><span id="latency">Not playing yet</span><span id="listeners"></span></div>
       <div class="buffer" title="Audio buffered ahead"><div class="buffer-fill" id="buffer-fill"></div></div>
     </div>
+    <a class="download" id="download" hidden download>Download recording</a>
   </section>
   <section class="lyrics" id="lyrics" aria-label="Lyrics" tabindex="0" data-kind="none"><p class="quiet">No lyrics yet</p></section>
+  <section class="played" id="played" aria-labelledby="played-title" hidden>
+    <h2 id="played-title">Played so far</h2>
+    <ol id="played-list"></ol>
+  </section>
 </main>
 </body>`
   return shell(assets, 'Music Share', head, body)
