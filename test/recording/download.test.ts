@@ -1,4 +1,5 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { cueSheet, downloadName, parseByteRange } from '../../src/recording/download.js'
 
 t.test('Range: one bytes= range against the size; others are ignored (whole file), past the end is unsatisfiable', async (t) => {
@@ -16,6 +17,20 @@ t.test('Range: one bytes= range against the size; others are ignored (whole file
   for (const ignored of [undefined, 'bytes=5-1', 'bytes=0-1,5-9', 'items=0-1', 'bytes=-', 'bytes=a-b', 'bytes 0-1']) {
     t.equal(parseByteRange(ignored, size), undefined, `${String(ignored)}: the whole file`)
   }
+})
+
+t.test('Range, fuzzed: whatever the header, a range inside the file, unsatisfiable, or the whole file', async (t) => {
+  const header = fc.oneof(
+    fc.string(),
+    fc.tuple(fc.option(fc.nat({ max: 3000 })), fc.option(fc.nat({ max: 3000 }))).map(([a, b]) => `bytes=${a ?? ''}-${b ?? ''}`),
+    fc.stringMatching(/^bytes=[0-9,-]{0,12}$/)
+  )
+  fc.assert(fc.property(header, fc.nat({ max: 2000 }), (h, size) => {
+    const range = parseByteRange(h, size)
+    if (range === undefined || range === 'unsatisfiable') return true
+    return Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.start <= range.end && range.end < size
+  }), { seed: 20261128, numRuns: 5000 })
+  t.pass('5000 headers')
 })
 
 t.test('the file is named by session and start (UTC), in plain ASCII', async (t) => {
