@@ -24,6 +24,8 @@ COPY package.json package-lock.json ./
 # The production dependencies as built above (native addons included): no compiler in this image.
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# Where recordings go when RECORDINGS_DIR points here; owned by the app's user, so a volume mounted on it is too.
+RUN mkdir -p /var/lib/music-share/recordings && chown node:node /var/lib/music-share/recordings
 USER node
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
