@@ -1,8 +1,11 @@
 import t from 'tap'
 import { readdirSync } from 'node:fs'
-import { build, CLIENT_HEADERS, errorShape, JSON_HEADERS, startSession } from '../helper.js'
+import { join } from 'node:path'
+import { inspectSegment } from '../../src/recording/recording-reader.js'
+import { readMeta } from '../../src/recording/recording-store.js'
+import { build, CLIENT_HEADERS, clientMetadata, errorShape, JSON_HEADERS, startSession } from '../helper.js'
 import { readStatus } from '../client-contract.js'
-import { AUTH, listen, startOver } from '../push/push-helper.js'
+import { AUTH, listen, postMetadata, startOver } from '../push/push-helper.js'
 import { FAST, jsonOf, playSongs, recorded, recordingsDir, statusOf } from './recording-helper.js'
 
 const toggle = (base: string, enabled: unknown, headers: Record<string, string>) =>
@@ -72,4 +75,31 @@ t.test('without RECORDINGS_DIR nothing is recorded: the toggle says so, status h
   t.equal((await app.inject({ url: '/api/share/123456/history', headers: CLIENT_HEADERS })).statusCode, 200)
   await app.inject({ method: 'POST', url: '/api/share/123456/stop', headers: CLIENT_HEADERS })
   t.notOk('recording' in (await app.inject({ url: '/api/share/123456/status', headers: CLIENT_HEADERS })).json())
+})
+
+t.test('expiry and shutdown finish a segment cleanly: an end-of-stream page, fsynced, the sidecar closed with the reason', async (t) => {
+  const dir = recordingsDir(t)
+  const app = await build(t, { RECORDINGS_DIR: dir, ...FAST })
+  const base = await listen(app)
+  await startOver(base)
+  await startOver(base, '222222')
+  await playSongs(base, [{ title: 'Expires', chunks: 2 }])
+  await playSongs(base, [{ title: 'Shut down', chunks: 2 }], 0, '222222')
+  await recorded(app, 0.9)
+  await recorded(app, 0.9, '222222')
+  const segmentOf = (sessionId: string) => {
+    const folder = readdirSync(dir).find((f) => f.startsWith(`${sessionId}-`))!
+    const base = join(dir, folder, readdirSync(join(dir, folder)).find((f) => f.endsWith('.ogg'))!.replace(/\.ogg$/, ''))
+    return { ogg: `${base}.ogg`, meta: `${base}.json` }
+  }
+  // 123456 goes quiet past the session timeout; 222222 is still live when the server closes.
+  await postMetadata(base, clientMetadata({ title: 'Shut down', elapsedSeconds: 9 }), '222222')
+  app.sessions.sweep(app.sessions.requireActive('123456').lastActivity + app.config.sessions.sessionTimeoutMs)
+  t.equal(app.sessions.lookup('222222').state, 'active')
+  await app.recordings!.settled()
+  t.match(await inspectSegment(segmentOf('123456').ogg), { endsStream: true }, 'expired: end-of-stream')
+  t.match(await readMeta(segmentOf('123456').meta), { state: 'closed', reason: 'ended', history: [{ title: 'Expires', endedAt: Number }] })
+  await app.close()
+  t.match(await inspectSegment(segmentOf('222222').ogg), { endsStream: true }, 'shut down: end-of-stream')
+  t.match(await readMeta(segmentOf('222222').meta), { state: 'closed', reason: 'shutdown' })
 })
