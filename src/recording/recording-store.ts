@@ -93,7 +93,7 @@ export class RecordingStore {
     return { oggPath: join(path, `${name}.ogg`), metaPath: join(path, `${name}.json`) }
   }
 
-  /** Every recording in the folder (each read whole: its segments, sizes and sidecars). */
+  /** Every recording in the folder (each read whole: its segments, sizes and sidecars). Never throws. */
   async list (now: number): Promise<RecordingInfo[]> {
     const names = await readdir(this.dir).catch(() => [] as string[])
     const found: RecordingInfo[] = []

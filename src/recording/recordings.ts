@@ -107,7 +107,7 @@ export class Recordings {
 
   /** Creates the folder, learns how full it is, then follows the registry. */
   async start (now = Date.now()): Promise<void> {
-    await this.store.init()
+    await this.store.init().catch((err: Error) => { throw new Error(`RECORDINGS_DIR cannot be used: ${err.message}`) })
     await this.sweep(now)
     const on = <A extends unknown[]>(event: 'started' | 'restored' | 'song' | 'ended' | 'moved', listener: (...args: A) => void) => {
       this.registry.events.on(event, listener as never)
@@ -357,6 +357,7 @@ export class Recordings {
     return true
   }
 
+  /** Never throws (timers call it): a recording that cannot be deleted is logged and left for the next sweep. */
   async #sweep (now: number, room: number): Promise<void> {
     const recordings = await this.store.list(now)
     const ours = new Set([...this.#live.values()].map((l) => this.store.pathOf(l.session.id, l.session.startTime)))
@@ -366,7 +367,12 @@ export class Recordings {
     for (const recording of finished) {
       const expired = this.#expired(recording, now)
       if (!expired && total + room <= this.options.maxBytes) continue
-      await this.store.remove(recording)
+      try {
+        await this.store.remove(recording)
+      } catch (err) {
+        this.log.error({ sessionId: recording.sessionId, code: (err as { code?: string }).code }, 'a finished recording could not be deleted')
+        continue
+      }
       total -= recording.bytes
       if (expired) deleted.retention++
       else deleted.sizeCap++

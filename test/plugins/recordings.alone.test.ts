@@ -1,5 +1,5 @@
 import t from 'tap'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import recordings from '../../plugins/recordings.js'
@@ -37,6 +37,13 @@ t.test('with it: records sessions, reports in /health checks and /metrics, finis
   t.equal(events.listenerCount('restored'), 0, 'and no longer following it')
   const [recording] = readdirSync(join(dir, 'made-on-start'))
   t.equal(readdirSync(join(dir, 'made-on-start', recording!)).length, 2, 'a segment and its sidecar')
+})
+
+t.test('a RECORDINGS_DIR that cannot be used stops the start with a message naming it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'recordings-alone-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'a-file'), '')
+  await t.rejects(alone(t, recordings, { env: { RECORDINGS_DIR: join(dir, 'a-file', 'recordings') } }), /^RECORDINGS_DIR cannot be used: ENOTDIR/)
 })
 
 t.test('declares its dependencies and fails without each',
