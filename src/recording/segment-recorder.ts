@@ -63,12 +63,17 @@ export class SegmentRecorder implements OpusListener {
 
   opus (chunk: OpusChunk): void {
     if (this.#state === 'closed' || this.#finishing !== undefined || chunk.sequenceNumber <= this.options.since) return
-    // A segment that starts mid-stream gets the muxer's extra pre-skip: players skip the decoder's settling.
-    this.#muxer ??= new OggOpusMuxer({ channels: chunk.channels, preSkip: this.options.preSkip(), lateJoin: chunk.startGranule > 0 })
-    const marked = this.#resolveMarks(chunk.sequenceNumber)
-    if (!this.writer.append(this.#muxer.write([chunk]))) return
-    this.#granule += chunk.packets.length * OPUS_FRAME_SAMPLES
-    if (marked) this.saveMeta(Date.now())
+    try {
+      // A segment that starts mid-stream gets the muxer's extra pre-skip: players skip the decoder's settling.
+      this.#muxer ??= new OggOpusMuxer({ channels: chunk.channels, preSkip: this.options.preSkip(), lateJoin: chunk.startGranule > 0 })
+      const marked = this.#resolveMarks(chunk.sequenceNumber)
+      if (!this.writer.append(this.#muxer.write([chunk]))) return
+      this.#granule += chunk.packets.length * OPUS_FRAME_SAMPLES
+      if (marked) void this.saveMeta(Date.now())
+    } catch {
+      // Called while the hub hands a chunk to every listener: whatever went wrong stays this recording's.
+      return this.stop('write-error')
+    }
     if (this.options.priorSeconds + this.seconds >= this.options.maxSeconds) this.stop('max-length')
   }
 
