@@ -30,6 +30,8 @@ COPY --from=build /app/dist ./dist
 RUN mkdir -p /app/data && chown node:node /app/data
 # Statistics survive a new container only on a volume (or use DATABASE_URL for PostgreSQL).
 VOLUME ["/app/data"]
+# Where recordings go when RECORDINGS_DIR points here; owned by the app's user, so a volume mounted on it is too.
+RUN mkdir -p /var/lib/music-share/recordings && chown node:node /var/lib/music-share/recordings
 USER node
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \

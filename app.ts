@@ -22,6 +22,8 @@ import opus from './plugins/opus.js'
 import healthChecks from './plugins/health-checks.js'
 import redisSnapshot from './plugins/redis-snapshot.js'
 import stats from './plugins/stats.js'
+import recordings from './plugins/recordings.js'
+import type { OpenSegmentFile } from './src/recording/segment-writer.js'
 import health from './routes/health.js'
 import metricsRoute from './routes/metrics.js'
 import share from './routes/share/index.js'
@@ -35,6 +37,8 @@ export interface BuildOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance']
   /** Where the built pages live (default dist/web). */
   webDir?: string
+  /** Opens recording segment files (default: the file system); tests put a failing disk here. */
+  recordingFiles?: OpenSegmentFile
 }
 
 /** Headers and fields that must never reach a log line. */
@@ -121,6 +125,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(metrics)
   await app.register(opus)
   await app.register(stats)
+  // After opus (its streams) and the Redis snapshot (a restore at start-up happens before it follows the registry).
+  await app.register(recordings, { openFile: options.recordingFiles })
   // After every plugin that adds routes' schemas, before the routes: it collects them as they are declared.
   await app.register(openapi)
 

@@ -17,10 +17,13 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   SESSION_ENDED: 404,
   METADATA_NOT_FOUND: 404,
   MESSAGE_NOT_FOUND: 404,
+  RECORDING_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   SESSION_EXISTS: 409,
+  RECORDING_OFF: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RANGE_NOT_SATISFIABLE: 416,
   UPGRADE_REQUIRED: 426,
   RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
@@ -78,6 +81,8 @@ export function errorHeaders (err: DomainError): Record<string, string> {
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds)
   if (err instanceof CredentialError && err.scheme === 'bearer') headers['www-authenticate'] = 'Bearer'
   if (err.code === 'UPGRADE_REQUIRED') headers.upgrade = 'websocket'
+  // A 416 says how long the resource is (RFC 9110 15.5.17).
+  if (err.code === 'RANGE_NOT_SATISFIABLE' && typeof err.details.size === 'number') headers['content-range'] = `bytes */${err.details.size}`
   return headers
 }
 

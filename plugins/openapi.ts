@@ -20,6 +20,9 @@ export const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
   METADATA_NOT_FOUND: 'the sharer has not sent fresh metadata',
   MESSAGE_NOT_FOUND: 'no chat message with this id in the session\'s history (deleted, or older than the history keeps)',
   CHAT_MUTED: 'the sharer muted this listener in this session\'s chat',
+  RECORDING_NOT_FOUND: 'this session has no recording (not recorded, nothing yet, or past RECORDINGS_RETENTION_HOURS)',
+  RECORDING_OFF: 'this server records nothing (RECORDINGS_DIR is not set)',
+  RANGE_NOT_SATISFIABLE: 'the Range starts past the end; Content-Range says the size',
   METHOD_NOT_ALLOWED: 'method not allowed',
   SESSION_EXISTS: 'a session with this id is already active',
   PAYLOAD_TOO_LARGE: 'the body is larger than this endpoint accepts',
@@ -42,7 +45,10 @@ const ROUTE_ERRORS: Readonly<Record<string, readonly ErrorCode[]>> = {
   'GET /api/share/:sessionId/ws': ['UPGRADE_REQUIRED', 'FORBIDDEN'],
   'POST /api/share/:sessionId/chat': ['FORBIDDEN', 'CHAT_MUTED'],
   'DELETE /api/share/:sessionId/chat/:messageId': ['FORBIDDEN', 'MESSAGE_NOT_FOUND'],
-  'POST /api/share/:sessionId/chat/mute': ['FORBIDDEN', 'MESSAGE_NOT_FOUND']
+  'POST /api/share/:sessionId/chat/mute': ['FORBIDDEN', 'MESSAGE_NOT_FOUND'],
+  'POST /api/share/:sessionId/recording': ['FORBIDDEN', 'RECORDING_OFF'],
+  'GET /api/share/:sessionId/recording.ogg': ['RECORDING_NOT_FOUND', 'RANGE_NOT_SATISFIABLE'],
+  'GET /api/share/:sessionId/recording.cue': ['RECORDING_NOT_FOUND']
 }
 
 interface RouteTraits {

@@ -31,7 +31,10 @@ const opus: FastifyPluginAsync = async (app) => {
 
   const { waiters } = app.push
   const { events } = app.sessions
-  const onEncoded = (sessionId: string) => waiters.wake(opusWaitKey(sessionId), 'audio')
+  // REST polls take the default stream: another bitrate's chunk (a recording's) has nothing new for them.
+  const onEncoded = (sessionId: string, bitrateKbps: number) => {
+    if (bitrateKbps === hub.defaultBitrateKbps) waiters.wake(opusWaitKey(sessionId), 'audio')
+  }
   const onEnded = (ended: EndedSession) => waiters.wake(opusWaitKey(ended.id), 'ended')
   const onMoved = (session: ShareSession) => waiters.wake(opusWaitKey(session.id), 'moved')
   hub.events.on('encoded', onEncoded)

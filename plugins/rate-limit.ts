@@ -5,7 +5,7 @@ import type { AppConfig } from '../src/config.js'
 import { DomainError } from '../src/errors.js'
 import { isClientIdKey, receiverKey } from './client-identity.js'
 
-export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'poll'
+export type RateLimitedAction = 'start' | 'stop' | 'metadata-write' | 'audio-write' | 'recording-write' | 'poll'
 
 /**
  * Requests allowed per window for a steady rate: the rate over the window plus one second of burst
@@ -36,6 +36,8 @@ function limitOf (limits: AppConfig['rateLimit'], action: RateLimitedAction) {
       return { max: budget(1, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `stop:${sessionIdOf(r)}` }
     case 'metadata-write':
       return { max: budget(limits.metadataPerSecond, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `mw:${sessionIdOf(r)}` }
+    case 'recording-write':
+      return { max: budget(1, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `rw:${sessionIdOf(r)}` }
     case 'audio-write':
       return { max: budget(limits.audioPerSecond, timeWindow), timeWindow, keyGenerator: (r: FastifyRequest) => `aw:${sessionIdOf(r)}` }
     case 'poll': {

@@ -17,3 +17,8 @@ export function sendSerialisedJson (reply: { type: FastifyReply['type'] }, json:
 export function sendNoContent (reply: { code: FastifyReply['code'] }): FastifyReply {
   return (reply as FastifyReply).code(204).send()
 }
+
+/** Sends a stream as a response whose headers the route has set; its schema documents it. */
+export function sendStream (reply: { send: FastifyReply['send'] }, body: Readable): FastifyReply {
+  return (reply as FastifyReply).send(body)
+}

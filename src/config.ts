@@ -62,6 +62,12 @@ export const EnvSchema = Type.Object({
   OPUS_BITRATE_TIERS: Type.String({ default: '32,64,128,192', pattern: '^[0-9]{1,3}(,[0-9]{1,3}){0,7}$', description: 'Opus bitrates (kbit/s, 6..510, comma-separated) a WebSocket listener adapts between; each encoded only while someone takes it' }),
   OPUS_ABR_UP_AFTER_SECONDS: Num(10, 0.1, 3600, 'adaptive bitrate: a clean send queue this long before a listener steps one tier up (doubles after a step up that had to be taken back)'),
   OPUS_COMPLEXITY: Int(7, 0, 10, 'libopus complexity: 7 keeps its signal analysis at ~1 % of a core per encoded session; 10 costs ~30 % more'),
+  RECORDINGS_DIR: Type.Optional(Type.String({ minLength: 1, description: 'turns recording on: sessions are recorded (Ogg/Opus) to this folder, shared by every instance of a cluster' })),
+  RECORDING_DEFAULT: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'whether a session whose sharer said nothing is recorded (the desktop client says nothing)' }),
+  RECORDING_BITRATE_KBPS: Type.Optional(Type.Integer({ minimum: 6, maximum: 510, description: 'Opus bitrate of recordings; OPUS_BITRATE_KBPS when unset (then no second encoder)' })),
+  RECORDINGS_RETENTION_HOURS: Num(24, 0.001, 87_600, 'a recording is kept this long after its session ended'),
+  RECORDINGS_MAX_GB: Num(10, 0.000001, 1_000_000, 'all recordings together at most (GB = 10^9 bytes): finished ones are deleted oldest first, then live ones stop'),
+  RECORDING_MAX_HOURS: Num(12, 0.0001, 8760, 'one session\'s recording at most; it stops there'),
   PUSH_EVENT_HISTORY: Int(64, 1, 10_000, 'metadata/status events kept per session for SSE Last-Event-ID resume'),
   WS_PING_SECONDS: Num(30, 0.05, 3600, 'WebSocket ping interval; a socket that missed the previous pong is dropped'),
   SSE_HEARTBEAT_SECONDS: Num(15, 0.05, 3600, 'SSE comment heartbeat interval'),
@@ -144,6 +150,16 @@ export interface AppConfig {
     /** Adaptive bitrate: clean this long before a step up. */
     upAfterMs: number
   }
+  /** Undefined without RECORDINGS_DIR: nothing is recorded. */
+  recordings: {
+    dir: string
+    /** Sessions whose sharer said nothing are recorded. */
+    defaultOn: boolean
+    bitrateKbps: number
+    retentionMs: number
+    maxBytes: number
+    maxSeconds: number
+  } | undefined
   push: {
     maxHeldPolls: number
     maxConnections: number
@@ -309,6 +325,16 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       complexity: e.OPUS_COMPLEXITY,
       upAfterMs: Math.round(e.OPUS_ABR_UP_AFTER_SECONDS * 1000)
     },
+    recordings: e.RECORDINGS_DIR === undefined
+      ? undefined
+      : {
+          dir: e.RECORDINGS_DIR,
+          defaultOn: e.RECORDING_DEFAULT === 'on',
+          bitrateKbps: e.RECORDING_BITRATE_KBPS ?? e.OPUS_BITRATE_KBPS,
+          retentionMs: Math.round(e.RECORDINGS_RETENTION_HOURS * 3_600_000),
+          maxBytes: Math.round(e.RECORDINGS_MAX_GB * 1e9),
+          maxSeconds: e.RECORDING_MAX_HOURS * 3600
+        },
     push: {
       maxHeldPolls: e.LONG_POLL_MAX_HELD,
       maxConnections: e.PUSH_MAX_CONNECTIONS,

@@ -145,3 +145,17 @@ t.test('chat: 200 messages, 1/s with a burst of 5 per listener, 5/s per session 
     t.throws(() => loadConfig({ BEARER_TOKEN: 'x', [name!]: value! }), new RegExp(`^ +${name}=`, 'm'), `${name}=${value}`)
   }
 })
+
+t.test('recording settings: off without RECORDINGS_DIR; defaults; the bitrate follows OPUS_BITRATE_KBPS unless set', async (t) => {
+  t.equal(loadConfig({ BEARER_TOKEN: 'x' }).recordings, undefined)
+  t.same(loadConfig({ BEARER_TOKEN: 'x', RECORDINGS_DIR: '/var/lib/music-share', OPUS_BITRATE_KBPS: '96' }).recordings, {
+    dir: '/var/lib/music-share', defaultOn: true, bitrateKbps: 96, retentionMs: 24 * 3_600_000, maxBytes: 10e9, maxSeconds: 12 * 3600
+  })
+  t.match(loadConfig({
+    BEARER_TOKEN: 'x', RECORDINGS_DIR: 'rec', RECORDING_DEFAULT: 'off', RECORDING_BITRATE_KBPS: '64', RECORDINGS_RETENTION_HOURS: '0.5',
+    RECORDINGS_MAX_GB: '0.25', RECORDING_MAX_HOURS: '2'
+  }).recordings, { defaultOn: false, bitrateKbps: 64, retentionMs: 1_800_000, maxBytes: 250_000_000, maxSeconds: 7200 })
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', RECORDING_DEFAULT: 'maybe' }), /RECORDING_DEFAULT="maybe": expected one of on, off/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', RECORDING_BITRATE_KBPS: '600' }), /RECORDING_BITRATE_KBPS/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', RECORDINGS_MAX_GB: '0' }), /RECORDINGS_MAX_GB/)
+})

@@ -6,6 +6,8 @@ import audio from './audio.js'
 import sessions from './sessions.js'
 import push from './push.js'
 import chat from './chat.js'
+import history from './history.js'
+import recording from './recording.js'
 
 /**
  * Everything under /api/share: one encapsulated context that requires a credential. Sending routes take
@@ -20,6 +22,8 @@ const share: FastifyPluginAsync = async (app) => {
   await app.register(sessions)
   await app.register(push)
   await app.register(chat)
+  await app.register(history)
+  await app.register(recording)
 }
 
 export default share

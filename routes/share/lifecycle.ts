@@ -30,6 +30,7 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const now = Date.now()
+    const { recordings } = app
     const found = app.sessions.lookup(request.params.sessionId)
     if (found.state === 'unknown') throw new DomainError('SESSION_NOT_FOUND', 'Session not found', { details: { isActive: false } })
     if (found.state === 'ended') {
@@ -42,7 +43,8 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
         currentMetadata: null,
         lastActivity: ended.endedAt,
         endedAt: ended.endedAt,
-        endReason: ended.reason
+        endReason: ended.reason,
+        recording: await recordings?.endedStatus(ended.id, ended.startTime, now)
       }
     }
     const { session } = found
@@ -56,7 +58,8 @@ const lifecycle: FastifyPluginAsyncTypebox = async (app) => {
       currentMetadata: metadata === undefined ? null : { title: metadata.title, artist: metadata.artist },
       lastActivity: session.lastActivity,
       endedAt: null,
-      endReason: null
+      endReason: null,
+      recording: recordings?.liveStatus(session.id)
     }
   })
 }

@@ -139,8 +139,8 @@ const push: FastifyPluginAsyncTypebox = async (app) => {
     }
   })
 
-  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status, ended and chat', 'text/event-stream',
-    'an endless event stream: `metadata`, `status`, `ended`, `chat`, `chat-deleted` and `chat-muted` events with `id:` lines, a comment heartbeat every 15 s'), async (request, reply) => {
+  app.get('/:sessionId/events', endless('Server-Sent Events: metadata, status, song, ended and chat', 'text/event-stream',
+    'an endless event stream: `metadata`, `status`, `song`, `ended`, `chat`, `chat-deleted` and `chat-muted` events with `id:` lines, a comment heartbeat every 15 s'), async (request, reply) => {
     const session = acceptPush(request.params.sessionId)
     hijack(reply, (headers) => new SseStream(reply.raw, session.id, nextTrackerKey(), hub, sendBufferBytes, headers))
       .start(session, lastEventId(request.headers['last-event-id']), Date.now())

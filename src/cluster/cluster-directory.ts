@@ -257,16 +257,17 @@ export class ClusterDirectory {
         pipeline.hgetall(keys.metadata)
         pipeline.xrangeBuffer(keys.audio, '-', '+')
         pipeline.lrange(keys.chat, 0, -1)
+        pipeline.get(keys.history)
       }
       const replies = unwrap(await pipeline.exec())
       batch.forEach((id, i) => {
-        const [hash, metadata, audio, chat] = replies.slice(4 * i, 4 * i + 4) as
-          [Record<string, string>, Record<string, string>, AudioEntry[], string[]]
+        const [hash, metadata, audio, chat, history] = replies.slice(5 * i, 5 * i + 5) as
+          [Record<string, string>, Record<string, string>, AudioEntry[], string[], string | null]
         if (Object.keys(hash).length === 0) {
           result.missing.push(id)
           return
         }
-        const parsed = parseSession(id, hash, metadata, audio, chat)
+        const parsed = parseSession(id, hash, metadata, audio, chat, history)
         if ('error' in parsed) {
           result.invalid++
           this.log.warn({ sessionId: id, problem: parsed.error }, 'a session snapshot in Redis is malformed: not restored')

@@ -76,6 +76,7 @@ export function playerPage (assets: PageAssets): string {
       <div class="row"><span id="latency">Not playing yet</span><span id="listeners"></span></div>
       <div class="buffer" title="Audio buffered ahead"><div class="buffer-fill" id="buffer-fill"></div></div>
     </div>
+    <a class="download" id="download" hidden download>Download recording</a>
   </section>
   <section class="lyrics" id="lyrics" aria-label="Lyrics" tabindex="0" data-kind="none"><p class="quiet">No lyrics yet</p></section>
   <section class="chat" id="chat" aria-labelledby="chat-title">
@@ -91,6 +92,9 @@ export function playerPage (assets: PageAssets): string {
       <button type="submit">Send</button>
     </form>
     <p class="chat-as" id="chat-as" hidden>Chatting as <span id="chat-as-name" dir="auto"></span> · <button class="link" type="button" id="chat-rename">change name</button></p>
+  <section class="played" id="played" aria-labelledby="played-title" hidden>
+    <h2 id="played-title">Played so far</h2>
+    <ol id="played-list"></ol>
   </section>
 </main>
 </body>`

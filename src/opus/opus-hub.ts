@@ -10,6 +10,8 @@ import { opusChunkSeconds, type OpusChunk } from './opus-chunk.js'
 /** Something that takes a session's Opus as it is encoded (a WebSocket or Ogg listener, a recording). */
 export interface OpusListener {
   readonly sessionId: string
+  /** True for a consumer that is no connection (a recording): it keeps the encoder on but is not counted as a listener. */
+  readonly background?: boolean
   opus (chunk: OpusChunk): void
   /** The session's encoder failed: its Opus has ended (its PCM goes on). */
   opusFailed (reason: string): void
@@ -83,8 +85,8 @@ export class OpusHub {
   /** When each buffered chunk reached the server, set once and shared by every tier. */
   #arrivals = new WeakMap<BufferedChunk, number>()
   readonly stats = { encoderFailures: 0, encodeSeconds: 0, encodedChunks: 0, bytesSent: 0, tierDowns: 0, tierUps: 0 }
-  /** `encoded`: a session has a new Opus chunk at some tier (long-polls wake on it). */
-  readonly events = new EventEmitter<{ encoded: [sessionId: string] }>()
+  /** `encoded`: a session has a new Opus chunk at a bitrate (long-polls of the default one wake on it). */
+  readonly events = new EventEmitter<{ encoded: [sessionId: string, bitrateKbps: number] }>()
 
   readonly #onAudio = (session: ShareSession, chunk: BufferedChunk) => {
     this.#arrivals.set(chunk, Date.now())
@@ -108,16 +110,32 @@ export class OpusHub {
     this.registry.events.off('moved', this.#onGone)
   }
 
+  /** The bitrate listeners start at and REST polls take. */
+  get defaultBitrateKbps (): number { return this.options.defaultKbps }
+
   /** Encoders running (sessions x tiers). */
   get encoders (): number { return this.#streams.size }
 
-  listenerCount (): number { return this.#listenerStreams.size }
+  /** Listeners (connections; recordings left out). */
+  listenerCount (): number {
+    let n = 0
+    for (const listener of this.#listenerStreams.keys()) if (listener.background !== true) n++
+    return n
+  }
 
-  /** Listeners per tier (kbit/s), every tier present. */
+  /** Listeners per tier (kbit/s), every tier present; recordings left out. */
   listenersByTier (): Map<number, number> {
     const counts = new Map(this.options.tiersKbps.map((kbps) => [kbps, 0]))
-    for (const stream of this.#listenerStreams.values()) counts.set(stream.bitrateKbps, (counts.get(stream.bitrateKbps) ?? 0) + 1)
+    for (const [listener, stream] of this.#listenerStreams) {
+      if (listener.background !== true) counts.set(stream.bitrateKbps, (counts.get(stream.bitrateKbps) ?? 0) + 1)
+    }
     return counts
+  }
+
+  /** The tier a listener asking for `kbps` gets: the nearest at or below (the lowest when below them all). */
+  tierFor (kbps: number): number {
+    const tiers = this.options.tiersKbps
+    return [...tiers].reverse().find((t) => t <= kbps) ?? tiers[0]!
   }
 
   /** The tier a listener takes now (undefined when it is not attached). */
@@ -125,15 +143,18 @@ export class OpusHub {
     return this.#listenerStreams.get(listener)?.bitrateKbps
   }
 
-  /** The stream's shape for an Ogg header: known once its encoder opened (undefined before). */
-  streamShape (listener: OpusListener): { channels: 1 | 2, preSkip: number } | undefined {
-    const stream = this.#listenerStreams.get(listener)
+  /** A stream's shape for an Ogg header, by listener or by session and bitrate: known once its encoder opened. */
+  streamShape (of: OpusListener | string, bitrateKbps = this.options.defaultKbps): { channels: 1 | 2, preSkip: number } | undefined {
+    const stream = typeof of === 'string' ? this.#streams.get(streamKey(of, bitrateKbps)) : this.#listenerStreams.get(of)
     return stream === undefined ? undefined : { channels: stream.channels, preSkip: stream.preSkip }
   }
 
-  /** Adds a listener at a tier (the default unless given); it gets what is encoded after `since`, then every new chunk. */
+  /**
+   * Adds a listener to the session's stream at `bitrateKbps` (the default tier unless given; a recording may
+   * take a bitrate of its own); it gets what is encoded after `since`, then every new chunk.
+   */
   attach (session: ShareSession, listener: OpusListener, since = -1, bitrateKbps = this.options.defaultKbps): void {
-    const stream = this.#streamOf(session, this.#tier(bitrateKbps))
+    const stream = this.#streamOf(session, bitrateKbps)
     stream.listeners.add(listener)
     this.#listenerStreams.set(listener, stream)
     for (const chunk of stream.chunksAfter(since, Number.MAX_SAFE_INTEGER)) listener.opus(chunk)
@@ -182,14 +203,8 @@ export class OpusHub {
     for (const stream of [...this.#streams.values()]) this.#stop(stream)
   }
 
-  /** The nearest tier at or below `kbps` (the lowest when below them all). */
-  #tier (kbps: number): number {
-    const tiers = this.options.tiersKbps
-    return [...tiers].reverse().find((t) => t <= kbps) ?? tiers[0]!
-  }
-
   #streamsOf (sessionId: string): OpusStream[] {
-    return this.options.tiersKbps.map((kbps) => this.#streams.get(streamKey(sessionId, kbps))).filter((s) => s !== undefined)
+    return [...this.#streams.values()].filter((s) => s.session.id === sessionId)
   }
 
   #streamOf (session: ShareSession, bitrateKbps: number): OpusStream {
@@ -249,7 +264,7 @@ export class OpusHub {
     if (chunk.packets.length === 0) return
     stream.keep(chunk)
     for (const listener of stream.listeners) listener.opus(chunk)
-    this.events.emit('encoded', stream.session.id)
+    this.events.emit('encoded', stream.session.id, stream.bitrateKbps)
   }
 
   #failed (stream: OpusStream, reason: string): void {

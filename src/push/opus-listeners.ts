@@ -32,7 +32,7 @@ export class WsOpusReceiver extends EventListener implements OpusListener {
     if (metadata !== undefined) this.send(metadata)
     this.attach(session, now)
     this.#lastSequence = since
-    this.opusHub.attach(session, this, since, this.tiering.pinnedKbps ?? this.tiering.startKbps)
+    this.opusHub.attach(session, this, since, this.opusHub.tierFor(this.tiering.pinnedKbps ?? this.tiering.startKbps))
     this.#sendQuality()
   }
 

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto'
 import { DomainError } from '../errors.js'
+import { coverBytes, hashOf } from '../history/cover-hash.js'
 import type { BufferedChunk } from '../session/audio-ring.js'
 import type { ChatRemoval, EndedSession, RegistryLog, SessionRegistry } from '../session/session-registry.js'
 import type { ShareSession, StoredMetadata } from '../session/session.js'
 import type { ChatEntry } from '../chat/chat-log.js'
+import type { SongEntry } from '../history/song-history.js'
 
 /** `chat-deleted` and `chat-muted` name the message ids the sharer took out (a page removes them). */
-export type PushEventType = 'metadata' | 'status' | 'ended' | 'chat' | 'chat-deleted' | 'chat-muted'
+export type PushEventType = 'metadata' | 'status' | 'song' | 'ended' | 'chat' | 'chat-deleted' | 'chat-muted'
 
 /** One event for push clients, serialised once: the WebSocket text frame and the SSE block. */
 export interface PushEvent {
@@ -73,6 +74,8 @@ export class PushHub {
   readonly stats = { droppedFrames: 0, slowDisconnects: 0 }
 
   readonly #onMetadataEvent = (session: ShareSession, stored: StoredMetadata) => this.#onMetadata(session, stored)
+  // A play started, ended or got its cover: listeners upsert it by its number `n`.
+  readonly #onSongEvent = (session: ShareSession, entry: SongEntry) => { this.#emit(this.#channel(session.id), 'song', { ...entry }) }
   readonly #onAudioEvent = (session: ShareSession, chunk: BufferedChunk) => this.#onAudio(session, chunk)
   readonly #onEndedEvent = (ended: EndedSession) => this.#onEnded(ended)
   // Taken over by another instance (cluster): listeners are told it moved, so they reconnect there.
@@ -86,6 +89,7 @@ export class PushHub {
 
   constructor (readonly registry: SessionRegistry, readonly options: PushHubOptions, readonly log: RegistryLog) {
     registry.events.on('metadata', this.#onMetadataEvent)
+    registry.events.on('song', this.#onSongEvent)
     registry.events.on('audio', this.#onAudioEvent)
     registry.events.on('ended', this.#onEndedEvent)
     registry.events.on('moved', this.#onMovedEvent)
@@ -96,6 +100,7 @@ export class PushHub {
   /** Stops reading the registry's events (the hub is done: its owner is closing). */
   unsubscribe (): void {
     this.registry.events.off('metadata', this.#onMetadataEvent)
+    this.registry.events.off('song', this.#onSongEvent)
     this.registry.events.off('audio', this.#onAudioEvent)
     this.registry.events.off('ended', this.#onEndedEvent)
     this.registry.events.off('moved', this.#onMovedEvent)
@@ -228,9 +233,9 @@ export class PushHub {
       // Decoded and hashed once per new cover, not once per metadata update.
       channel.thumbnailSource = v.thumbnailData
       channel.thumbnailUrl = null
-      const bytes = v.thumbnailData === null ? Buffer.alloc(0) : Buffer.from(v.thumbnailData, 'base64')
+      const bytes = coverBytes(v.thumbnailData)
       if (bytes.length > 0) {
-        const hash = createHash('sha256').update(bytes).digest('base64url').slice(0, 32)
+        const hash = hashOf(bytes)
         channel.art.delete(hash)
         channel.art.set(hash, bytes)
         while (channel.art.size > ART_PER_SESSION) channel.art.delete(channel.art.keys().next().value as string)

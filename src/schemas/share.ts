@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, SessionId, UnixMs } from './common.js'
+import { RecordingStatus } from './recording.js'
 
 /** Decoded audio bytes one chunk may carry (the client sends 176 400). */
 export const MAX_AUDIO_CHUNK_BYTES = 1024 * 1024
@@ -109,5 +110,7 @@ export const StatusResponse = Type.Object({
   currentMetadata: Nullable(Type.Object({ title: Nullable(Type.String()), artist: Nullable(Type.String()) })),
   lastActivity: UnixMs,
   endedAt: Nullable(UnixMs),
-  endReason: Nullable(Type.Union([Type.Literal('stopped'), Type.Literal('expired')]))
+  endReason: Nullable(Type.Union([Type.Literal('stopped'), Type.Literal('expired')])),
+  // An extra field: the desktop client ignores properties it does not know (CLIENT.md).
+  recording: Type.Optional(RecordingStatus)
 })

@@ -7,6 +7,7 @@ import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata
 import { audioChunkJson, audioChunksArray, restChunkJson } from './rest-wire.js'
 import type { SharerBinding } from './sharer-binding.js'
 import { ChatRefused, type ChatEntry, type ChatMessage, type ChatPage, type ChatRefusal, type ChatSender } from '../chat/chat-log.js'
+import type { SongEntry } from '../history/song-history.js'
 
 export interface RegistryOptions extends SessionLimits {
   maxSessions: number
@@ -28,6 +29,8 @@ export interface EndedSession {
   readonly bytesTransferred: number
   /** Decoded audio bytes served to receivers. */
   readonly bytesSent: number
+  /** The songs it played, oldest first (absent in markers written before song history existed). */
+  readonly history?: readonly SongEntry[] | undefined
 }
 
 export type SessionLookup =
@@ -87,6 +90,8 @@ export interface RegistryEvents {
   /** Another instance took the session over (cluster): gone from here without ending. */
   moved: [session: ShareSession]
   metadata: [session: ShareSession, metadata: StoredMetadata]
+  /** A play in the session's song history started, ended or got its cover. */
+  song: [session: ShareSession, entry: SongEntry]
   audio: [session: ShareSession, chunk: BufferedChunk]
   overflow: [session: ShareSession, chunks: number]
   /** A receiver's poll returned audio: `bytes` decoded bytes (4 per float32 sample). */
@@ -280,8 +285,19 @@ export class SessionRegistry {
       thumbnailData: upload.thumbnailData,
       timestamp: upload.timestamp ?? now
     }, now)
-    this.events.emit('metadata', session, session.metadata(now)!)
+    const stored = session.metadata(now)!
+    // Song changes first: a push listener gets the small `song` event before a metadata event that may be large.
+    for (const entry of session.history.update(stored.value, now)) this.events.emit('song', session, entry)
+    this.events.emit('metadata', session, stored)
     return listeners
+  }
+
+  /** The songs a session played so far, live or ended (while its marker is kept); undefined for an unknown one. */
+  songHistory (id: string): { readonly isActive: boolean, readonly songs: readonly SongEntry[] } | undefined {
+    const found = this.lookup(id)
+    if (found.state === 'active') return { isActive: true, songs: found.session.history.entries() }
+    if (found.state === 'ended') return { isActive: false, songs: found.ended.history ?? [] }
+    return undefined
   }
 
   /** The session's fresh metadata, or a 404 saying why there is none. */
@@ -449,6 +465,8 @@ export class SessionRegistry {
   }
 
   #end (session: ShareSession, now: number, reason: EndReason): EndedSession {
+    const last = session.history.finish(now)
+    if (last !== undefined) this.events.emit('song', session, last)
     session.release(now)
     this.#active.delete(session.id)
     this.#overflowLoggedAt.delete(session.id)
@@ -459,7 +477,8 @@ export class SessionRegistry {
       reason,
       durationSeconds: Math.max(0, now - session.startTime) / 1000,
       bytesTransferred: session.bytesReceived,
-      bytesSent: session.bytesSent
+      bytesSent: session.bytesSent,
+      history: session.history.entries()
     }
     this.#remember(ended)
     this.log.info({

@@ -3,6 +3,7 @@ import { AudioRing, type BufferedChunk, type NewChunk } from './audio-ring.js'
 import { ListenerTracker, type ListenerChanges } from './listener-tracker.js'
 import type { SharerBinding } from './sharer-binding.js'
 import { ChatLog, type ChatLimits, type ChatSnapshot } from '../chat/chat-log.js'
+import { SongHistory, type SongEntry } from '../history/song-history.js'
 
 export interface SongMetadata {
   title: string
@@ -62,18 +63,26 @@ export interface RestoredState {
   readonly chunksReceived: number
   readonly metadata?: { readonly value: SongMetadata, readonly receivedAt: number } | undefined
   readonly chat?: ChatSnapshot | undefined
+  /** The song history so far, oldest first. */
+  readonly history?: readonly SongEntry[] | undefined
+  /** Whether the sharer asked for the session to be recorded (undefined: it said nothing). */
+  readonly recordingPreference?: boolean | undefined
 }
 
 export const MAX_CHUNKS_PER_POLL = 10
 
-/** One live share: its audio window, its latest metadata, who is listening and what they say. */
+/** One live share: its audio window, its latest metadata, its song history, who is listening and what they say. */
 export class ShareSession {
   readonly audio: AudioRing
   readonly listeners: ListenerTracker
   readonly chat: ChatLog
+  /** The songs played so far (from the metadata updates). */
+  readonly history = new SongHistory()
   lastActivity: number
   /** Who may change this session (see sharer-guard.ts); set when it starts. */
   sharer: SharerBinding | undefined
+  /** The sharer's say on recording this session (POST /:id/recording); undefined: RECORDING_DEFAULT applies. */
+  recordingPreference: boolean | undefined
   bytesReceived = 0
   /** Decoded audio bytes served to receivers (4 per float32 sample of every chunk a poll returned). */
   bytesSent = 0
@@ -158,6 +167,8 @@ export class ShareSession {
       this.#metadata = { value, json: Buffer.from(JSON.stringify(value)), receivedAt }
     }
     if (state.chat !== undefined) this.chat.restore(state.chat)
+    if (state.history !== undefined) this.history.restore(state.history)
+    this.recordingPreference = state.recordingPreference
   }
 
   /** Frees the audio and the chat, and forgets the listeners (who stop counting by `now` at the latest). */

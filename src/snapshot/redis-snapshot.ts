@@ -172,6 +172,7 @@ export class RedisSnapshot implements SessionStore {
     }
     on('started', (session) => this.writer.started(session))
     on('metadata', (session) => this.writer.metadata(session))
+    on('song', (session) => this.writer.song(session))
     on('audio', (session, chunk) => this.writer.audio(session, chunk))
     on('chat', (session, entry) => this.writer.chatAdded(session, entry))
     on('chat-removed', (session, removal) => this.writer.chatRemoved(session, removal.entries))

@@ -3,19 +3,21 @@ import type { EndedSession, EndReason, RestoredChunk, SessionSnapshot } from '..
 import type { ShareSession, SongMetadata, StoredMetadata } from '../session/session.js'
 import type { SharerBinding } from '../session/sharer-binding.js'
 import type { ChatEntry, ChatSnapshot } from '../chat/chat-log.js'
+import { songEntriesOf, type SongEntry } from '../history/song-history.js'
 
 /**
  * The Redis layout of a session snapshot: the spec's "Redis Schema" plus what a restore needs.
  *
  *   session:{id}           hash    active, startTime, lastActivity, listenerCount, lastSequence, bytesReceived,
- *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress,
+ *                                  chunksReceived, sampleRate, channels, sharerKeyHash, sharerAddress, recording (on|off),
  *                                  chatNextId, chatMuted (JSON array of muted sender tags), both once the chat is used
  *                                                                                 TTL: what is left of the session timeout
  *   session:{id}:metadata  hash    the spec's metadata fields + receivedAt       TTL: what is left of the metadata TTL
  *   session:{id}:audio     stream  sequenceNumber, timestamp, sampleRate, channels, data (raw float32 bytes),
  *                                  capped with XADD MAXLEN ~                      TTL: 10 s after the last chunk
- *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent
- *                                                                                 TTL: what is left of the retention
+ *   session:{id}:history   string  the song history, a JSON array of plays       TTL: as session:{id}
+ *   session:{id}:ended     hash    startTime, endedAt, reason, durationSeconds, bytesTransferred, bytesSent,
+ *                                  history (JSON, when it played anything)        TTL: what is left of the retention
  *   session:{id}:claim     string  the instance that owns the session, since which epoch, and its start record
  *                                  (see cluster-claims.ts)                        TTL as session:{id}
  *   session:{id}:chat      list    one JSON per chat message {id, name, text, sentAt, fromSharer, sender}, oldest
@@ -29,6 +31,7 @@ export function snapshotKeys (id: string) {
     session,
     metadata: `${session}:metadata`,
     audio: `${session}:audio`,
+    history: `${session}:history`,
     ended: `${session}:ended`,
     claim: `${session}:claim`,
     chat: `${session}:chat`
@@ -71,6 +74,8 @@ export function sessionFields (session: ShareSession, now: number): Record<strin
   const { chat } = session
   if (chat.nextId > 1) fields.chatNextId = String(chat.nextId)
   if (chat.muted.length > 0) fields.chatMuted = JSON.stringify(chat.muted)
+  // The sharer's say on recording: a takeover must not record a session that opted out.
+  if (session.recordingPreference !== undefined) fields.recording = session.recordingPreference ? 'on' : 'off'
   return fields
 }
 
@@ -141,13 +146,28 @@ export function metadataFields (stored: StoredMetadata): Record<string, string> 
 }
 
 export function endedFields (ended: EndedSession): Record<string, string> {
-  return {
+  const fields: Record<string, string> = {
     startTime: String(ended.startTime),
     endedAt: String(ended.endedAt),
     reason: ended.reason,
     durationSeconds: String(ended.durationSeconds),
     bytesTransferred: String(ended.bytesTransferred),
     bytesSent: String(ended.bytesSent)
+  }
+  if (ended.history !== undefined && ended.history.length > 0) fields.history = JSON.stringify(ended.history)
+  return fields
+}
+
+/**
+ * A song history read back: the well-formed plays of the JSON array, in order. Anything else (no key, bad
+ * JSON, a malformed entry) is left out rather than failing the snapshot: the history is not worth a session.
+ */
+export function parseHistory (text: string | null | undefined): SongEntry[] {
+  if (text === null || text === undefined) return []
+  try {
+    return songEntriesOf(JSON.parse(text))
+  } catch {
+    return []
   }
 }
 
@@ -235,7 +255,8 @@ export function parseSession (
   hash: Record<string, string>,
   metadata: Record<string, string>,
   audio: readonly AudioEntry[],
-  chat: readonly string[]
+  chat: readonly string[],
+  history?: string | null
 ): { snapshot: SessionSnapshot, droppedChunks: number } | { error: string } {
   try {
     if (hash.active !== 'true') throw new BadSnapshot('not active')
@@ -259,6 +280,8 @@ export function parseSession (
       chunksReceived: int(hash, 'chunksReceived'),
       metadata: Object.keys(metadata).length === 0 ? undefined : parseMetadata(metadata),
       chat: parseChat(hash, chat),
+      history: parseHistory(history),
+      recordingPreference: hash.recording === 'on' ? true : hash.recording === 'off' ? false : undefined,
       chunks
     }
     return { snapshot, droppedChunks }
@@ -279,7 +302,8 @@ export function parseEnded (id: string, hash: Record<string, string>): EndedSess
       reason: reason as EndReason,
       durationSeconds: num(hash, 'durationSeconds'),
       bytesTransferred: int(hash, 'bytesTransferred'),
-      bytesSent: int(hash, 'bytesSent')
+      bytesSent: int(hash, 'bytesSent'),
+      history: parseHistory(hash.history)
     }
   } catch (err) {
     if (err instanceof BadSnapshot) return undefined

@@ -30,6 +30,8 @@ interface Dirty {
    * part: it may wait for a later flush (AUDIO_REWRITE_BUDGET); chunks arriving meanwhile are in the ring.
    */
   rewriteAudio: boolean
+  /** The song history changed (a play started or ended). */
+  history: boolean
   /** Chunks buffered since the last flush, oldest first. */
   chunks: BufferedChunk[]
   /** Rewrite the chat list whole (too many changes queued); implied by `full`. */
@@ -97,6 +99,10 @@ export class SnapshotWriter {
 
   metadata (session: ShareSession): void {
     this.#mark(session.id).metadata = true
+  }
+
+  song (session: ShareSession): void {
+    this.#mark(session.id).history = true
   }
 
   audio (session: ShareSession, chunk: BufferedChunk): void {
@@ -174,6 +180,7 @@ export class SnapshotWriter {
       this.#writeSession(commands, session, dirty?.full ?? false, now)
       if (dirty !== undefined) {
         if (dirty.full || dirty.metadata) this.#writeMetadata(commands, session, now)
+        if (dirty.full || dirty.history) this.#writeHistory(commands, session, now)
         if (this.options.snapshotAudio && dirty.rewriteAudio) {
           const chunks = session.audio.chunksAfter(-1, Infinity, Infinity)
           const bytes = chunks.reduce((sum, c) => sum + 4 * c.length, 0)
@@ -182,7 +189,7 @@ export class SnapshotWriter {
             commands.call('del', snapshotKeys(session.id).audio)
             this.#writeChunks(commands, session, chunks)
           } else {
-            later.set(session.id, { full: false, metadata: false, rewriteAudio: true, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] })
+            later.set(session.id, { full: false, metadata: false, rewriteAudio: true, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [], history: false })
           }
         } else if (this.options.snapshotAudio && dirty.chunks.length > 0) {
           this.#writeChunks(commands, session, dirty.chunks)
@@ -208,7 +215,7 @@ export class SnapshotWriter {
   #mark (id: string): Dirty {
     let dirty = this.#dirty.get(id)
     if (dirty === undefined) {
-      dirty = { full: false, metadata: false, rewriteAudio: false, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [] }
+      dirty = { full: false, metadata: false, rewriteAudio: false, chunks: [], chatRewrite: false, chatAdded: [], chatRemoved: [], history: false }
       this.#dirty.set(id, dirty)
     }
     return dirty
@@ -234,7 +241,7 @@ export class SnapshotWriter {
   /** Stopping or expiring deletes the session's keys but leaves an "ended" marker for the retention time. */
   #writeEnding (commands: CommandList, ended: EndedSession, now: number): void {
     const keys = snapshotKeys(ended.id)
-    commands.call('del', keys.session, keys.metadata, keys.audio, keys.chat, keys.claim, keys.ended)
+    commands.call('del', keys.session, keys.metadata, keys.audio, keys.chat, keys.history, keys.claim, keys.ended)
     const ttl = this.options.endedRetentionMs - (now - ended.endedAt)
     if (ttl >= 1) {
       commands.call('hset', keys.ended, ...flatFields(endedFields(ended)))
@@ -253,8 +260,9 @@ export class SnapshotWriter {
     if (full) commands.call('del', keys.ended)
     commands.call('hset', keys.session, ...flatFields(fields))
     commands.call('pexpire', keys.session, String(ttl))
-    // The chat lives as long as its session, however long it has been quiet.
+    // The chat and the history live as long as their session, however long they have been quiet.
     if (session.chat.entries.length > 0) commands.call('pexpire', keys.chat, String(ttl))
+    commands.call('pexpire', keys.history, String(ttl))
   }
 
   /**
@@ -282,6 +290,15 @@ export class SnapshotWriter {
     if (chat.entries.length > 0) {
       commands.call('pexpire', key, String(remaining(this.options.sessionTimeoutMs, session.lastActivity, now)))
     }
+  }
+
+  /** The whole history (a few hundred plays at most), written only when a play started or ended. */
+  #writeHistory (commands: CommandList, session: ShareSession, now: number): void {
+    const key = snapshotKeys(session.id).history
+    const entries = session.history.entries()
+    if (entries.length === 0) return
+    const ttl = remaining(this.options.sessionTimeoutMs, session.lastActivity, now)
+    commands.call('set', key, JSON.stringify(entries), 'PX', String(ttl))
   }
 
   #writeMetadata (commands: CommandList, session: ShareSession, now: number): void {

@@ -142,7 +142,8 @@ const encoding = fc.constantFrom(undefined, undefined, undefined, 'gzip', 'defla
 const route = fc.oneof(
   fc.constant({ method: 'POST' as const, path: (_id: string) => '/api/share/start' }),
   ...(['metadata', 'audio', 'stop'] as const).map((r) => fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/${r}` })),
-  ...(['status', 'metadata'] as const).map((r) => fc.constant({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/${r}` })),
+  ...(['status', 'metadata', 'history', 'recording.ogg', 'recording.cue'] as const).map((r) => fc.constant({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/${r}` })),
+  fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/recording` }),
   since.map((s) => ({ method: 'GET' as const, path: (id: string) => `/api/share/${id}/audio?since=${s}` })),
   fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/chat` }),
   fc.constant({ method: 'POST' as const, path: (id: string) => `/api/share/${id}/chat/mute` }),

@@ -11,11 +11,13 @@ class FakePool {
   readonly fed: Array<{ epoch: number, sequenceNumber: number }> = []
   readonly settings: Array<{ bitrateKbps: number }> = []
   readonly stopped: number[] = []
+  readonly bitrates = new Map<number, number>()
   #next = 1
   start (settings: { bitrateKbps: number }, client: EncoderClient): number {
     const epoch = this.#next++
     this.settings.push(settings)
     this.clients.set(epoch, client)
+    this.bitrates.set(epoch, settings.bitrateKbps)
     client.opened(312, 2)
     return epoch
   }
@@ -33,7 +35,7 @@ class FakePool {
 class Listener implements OpusListener {
   readonly got: number[] = []
   failure: string | undefined
-  constructor (readonly sessionId: string) {}
+  constructor (readonly sessionId: string, readonly background = false) {}
   opus (chunk: OpusChunk): void { this.got.push(chunk.sequenceNumber) }
   opusFailed (reason: string): void { this.failure = reason }
 }
@@ -114,4 +116,57 @@ t.test('an encoder failure ends that session\'s Opus only: its listeners are tol
   t.same(b.got, [0], 'the other session is still encoded')
   t.same(a.got, [], 'the failed one is not')
   t.ok(registry.pollAudioJson('111111', -1, 'pcm-poller', 1100), 'PCM of the failed session is still served')
+})
+
+t.test('streams are keyed by session and bitrate: each bitrate its own encoder, started and stopped by its own listeners', async (t) => {
+  const { registry, pool, hub } = setup()
+  const session = registry.start('123456', 0)
+  registry.receiveAudio('123456', upload(0), 1 << 20, 1000)
+  const live = new Listener('123456')
+  const recording = new Listener('123456', true)
+  hub.attach(session, live, 0)
+  hub.attach(session, recording, 0, 64)
+  t.equal(hub.encoders, 2, 'one encoder per bitrate')
+  t.same([...pool.bitrates.values()], [128, 64], 'the default stream at OPUS_BITRATE_KBPS, the other at the bitrate asked for')
+  pool.clients.get(1)!.opened(312, 2)
+  pool.clients.get(2)!.opened(120, 1)
+  t.same(hub.streamShape('123456'), { channels: 2, preSkip: 312 })
+  t.same(hub.streamShape('123456', 64), { channels: 1, preSkip: 120 }, 'each stream its own shape')
+  t.equal(hub.streamShape('123456', 96), undefined, 'no stream at 96')
+  t.equal(hub.listenerCount(), 1, 'a background listener (a recording) is not counted')
+
+  const woken: Array<[string, number]> = []
+  hub.events.on('encoded', (id: string, bitrate: number) => { woken.push([id, bitrate]) })
+  registry.receiveAudio('123456', upload(1), 1 << 20, 1500)
+  t.same(pool.fed.map((f) => [pool.bitrates.get(f.epoch), f.sequenceNumber]), [[128, 0], [64, 0], [128, 1], [64, 1]],
+    'each chunk goes to both encoders (the join burst first)')
+  pool.encodeFed()
+  t.same(live.got, [0, 1])
+  t.same(recording.got, [0, 1], 'each listener hears its own stream only')
+  t.same(woken, [['123456', 128], ['123456', 64], ['123456', 128], ['123456', 64]], '`encoded` names the bitrate')
+  t.same(hub.poll(session, 0, 2000).map((c) => c.sequenceNumber), [1], 'a poll reads the default stream')
+
+  hub.detach(live, 20_000)
+  t.equal(hub.encoders, 1, 'the default stream stopped with its last listener (its poll lease over)')
+  t.same(pool.stopped, [1])
+  registry.receiveAudio('123456', upload(2), 1 << 20, 21_000)
+  t.same(pool.fed.map((f) => pool.bitrates.get(f.epoch)), [64], 'the other bitrate goes on')
+  registry.stop('123456', 22_000)
+  t.equal(hub.encoders, 0, 'the session ending stops every stream of it')
+  t.same(pool.stopped, [1, 2])
+})
+
+t.test('a failure of one bitrate\'s encoder lets go of that stream\'s listeners only', async (t) => {
+  const { registry, pool, hub } = setup()
+  const session = registry.start('123456', 0)
+  const live = new Listener('123456')
+  const recording = new Listener('123456', true)
+  hub.attach(session, live)
+  hub.attach(session, recording, -1, 64)
+  pool.clients.get(2)!.failed('no')
+  t.equal(recording.failure, 'no')
+  t.equal(live.failure, undefined)
+  t.equal(hub.encoders, 1)
+  hub.detach(recording, 0)
+  t.equal(hub.encoders, 1, 'detaching from a failed stream touches no other')
 })

@@ -8,6 +8,7 @@ import rateLimit from '../../plugins/rate-limit.js'
 import errorHandler from '../../plugins/error-handler.js'
 import metrics from '../../plugins/metrics.js'
 import push from '../../plugins/push.js'
+import opus from '../../plugins/opus.js'
 
 /**
  * Each plugin on a bare Fastify(), with only the plugins its fastify-plugin `dependencies` name (and
@@ -42,7 +43,8 @@ const PROVIDERS: Readonly<Record<string, Plugin>> = {
   '@fastify/rate-limit': rateLimit,
   'error-handler': errorHandler,
   metrics,
-  push
+  push,
+  opus
 }
 
 /** Every plugin gets `{ config }`: config reads it, the others ignore their options. */

@@ -191,7 +191,8 @@ t.test('stop: duration in seconds and bytesTransferred in decoded bytes', async 
     reason: 'stopped',
     durationSeconds: 12.345,
     bytesTransferred: 3 * 176_400 + 4000,
-    bytesSent: 0
+    bytesSent: 0,
+    history: []
   })
   t.not(ended.bytesTransferred, 3 * upload(0).data.length + upload(3, 1000, MONO_48K).data.length, 'not the base64 length')
   t.equal(session.audio.chunkCount, 0, 'the audio is freed at once')

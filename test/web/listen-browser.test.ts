@@ -4,10 +4,11 @@
  * LRC lyrics and a cover, over the same REST routes the desktop client uses.
  */
 import t, { type Test } from 'tap'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { build, JSON_HEADERS, sine } from '../helper.js'
+import { build, eventually, JSON_HEADERS, sine } from '../helper.js'
 import { listen, postAudio, postMetadata, startOver } from '../push/push-helper.js'
 import { browserBinary, launchChromium } from './chromium.js'
 import { currentLine, parseLrc } from '../../web/listen/lrc.js'
@@ -36,10 +37,11 @@ t.teardown(async () => { await browser?.close() })
 function runSharer (base: string, sessionId: string) {
   const startedAt = Date.now()
   let seq = 0
+  let title = 'Sine of the Times'
   let sending = Promise.resolve()
   const songPosition = () => SONG_START + (Date.now() - startedAt) / 1000
   const metadata = () => postMetadata(base, {
-    title: 'Sine of the Times',
+    title,
     artist: 'The Test Tones',
     lyrics: LRC,
     hasSyncedLyrics: true,
@@ -63,6 +65,8 @@ function runSharer (base: string, sessionId: string) {
   sending = sending.then(metadata)
   return {
     songPosition,
+    /** The next metadata updates name another song. */
+    play (next: string) { title = next },
     async stop () {
       clearInterval(audio)
       clearInterval(meta)
@@ -104,7 +108,7 @@ t.test('the page joins, shows the song and plays the audio', { skip: browserBina
 
   await page.goto(started.listenUrl)
   await waitFor(page, stateIs, 'ready')
-  await page.getByText('Sine of the Times').waitFor()
+  await page.getByRole('heading', { name: 'Sine of the Times' }).waitFor()
   t.equal(await page.locator('#artist').textContent(), 'The Test Tones')
   const cover = page.locator('#cover')
   await waitFor(page, () => {
@@ -351,7 +355,7 @@ t.test('without WebSocket and AudioWorklet the page falls back to long-polling a
   })
   await page.goto(started.listenUrl)
   await waitFor(page, stateIs, 'ready')
-  await page.getByText('Sine of the Times').waitFor()
+  await page.getByRole('heading', { name: 'Sine of the Times' }).waitFor()
   await tapAndPlay(page, 3)
   const stats = await statsOf(page)
   t.equal(stats.transport, 'long-poll')
@@ -362,4 +366,41 @@ t.test('without WebSocket and AudioWorklet the page falls back to long-polling a
   t.ok(stats.underruns <= 3, `${stats.underruns} underruns`)
   t.ok(stats.level > 0.3, `output level ${stats.level.toFixed(3)}`)
   t.same(problems, [])
+})
+
+t.test('the page lists the songs played so far and offers the recording for download', { skip: browserBinary.skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'listen-recording-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { app, base, started, sharer, page, problems } = await setUp(t, { RECORDINGS_DIR: dir })
+  await page.goto(started.listenUrl)
+  await waitFor(page, stateIs, 'ready')
+  await page.getByRole('heading', { name: 'Sine of the Times' }).waitFor()
+  const played = page.getByRole('region', { name: 'Played so far' })
+  await played.getByText('Sine of the Times').waitFor()
+  sharer.play('<b>Second</b> & more')
+  await played.getByText('<b>Second</b> & more').waitFor()
+  const items = played.locator('li')
+  t.equal(await items.count(), 2)
+  t.match(await items.nth(0).textContent(), /<b>Second<\/b> & more/, 'newest first, as text (never markup)')
+  t.equal(await items.nth(0).getAttribute('aria-current'), 'true', 'the one playing is marked')
+  t.equal(await items.nth(1).getAttribute('aria-current'), null)
+
+  const link = page.getByRole('link', { name: 'Download recording' })
+  await link.waitFor()
+  t.match(await link.getAttribute('href'), new RegExp(`^/api/share/${started.sessionId}/recording\\.ogg\\?key=`))
+  // The encoder thread may still be starting (compiling, on a busy machine): wait for audio on disk.
+  await eventually(() => (app.recordings!.liveStatus(started.sessionId)?.bytes ?? 0) > 1000 || undefined, 'audio recorded', 15_000)
+  const download = await page.evaluate(async (href) => {
+    const res = await fetch(href)
+    return { status: res.status, type: res.headers.get('content-type'), bytes: (await res.arrayBuffer()).byteLength }
+  }, (await link.getAttribute('href'))!)
+  t.match(download, { status: 200, type: 'audio/ogg' })
+  t.ok(download.bytes > 1000, `${download.bytes} bytes recorded so far`)
+
+  await sharer.stop()
+  await fetch(`${base}/api/share/${started.sessionId}/stop`, { method: 'POST', headers: { authorization: JSON_HEADERS.authorization } })
+  await waitFor(page, stateIs, 'ended')
+  await waitFor(page, () => document.querySelector('#played-list li[aria-current]') === null, undefined)
+  t.ok(await link.isVisible(), 'the recording can still be downloaded after the end')
+  t.same(problems, [], 'no console errors (no CSP violations)')
 })

@@ -23,9 +23,13 @@ interface MetadataEvent {
   thumbnailUrl: string | null
 }
 interface StatusEvent { type: 'status', listenerCount: number }
+/** A play of the song history (GET history, and push `song` events that upsert it by `n`). */
+interface SongEvent { type: 'song', n: number, title: string, artist: string, startedAt: number, endedAt: number | null }
 interface EndedEvent { type: 'ended', reason: string }
-type PushEvent = MetadataEvent | StatusEvent | EndedEvent | ChatEvent
-const EVENT_TYPES = ['metadata', 'status', 'ended', 'chat', 'chat-deleted', 'chat-muted'] as const
+type PushEvent = MetadataEvent | StatusEvent | SongEvent | EndedEvent | ChatEvent
+const EVENT_TYPES = ['metadata', 'status', 'song', 'ended', 'chat', 'chat-deleted', 'chat-muted'] as const
+/** What status says of the session's recording (only on servers that record). */
+interface RecordingState { state: 'off' | 'recording' | 'stopped' | 'finished', bytes: number }
 
 /** Audio kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
 const PRE_TAP_SECONDS = 1.2
@@ -53,7 +57,10 @@ const ui = {
   bufferFill: $('buffer-fill'),
   listeners: $('listeners'),
   error: $('error'),
-  errorText: $('error-text')
+  errorText: $('error-text'),
+  download: $<HTMLAnchorElement>('download'),
+  played: $('played'),
+  playedList: $('played-list')
 }
 
 const base = meta('music-share-base')
@@ -130,6 +137,8 @@ function ended (): void {
   stopAudio()
   connection.close()
   chat.close('The share has ended: the chat is closed.')
+  // The recording is finished now, and the history complete.
+  void refreshExtras()
 }
 
 /** The page state while connected, from whether audio was started and what the player does. */
@@ -343,11 +352,75 @@ function tick (): void {
   requestAnimationFrame(tick)
 }
 
+// ---------------------------------------------------------------- played so far, recording
+
+/** Plays by number; the list shows the newest first. */
+const played = new Map<number, SongEvent>()
+const MAX_PLAYED_SHOWN = 200
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+
+function onSong (song: SongEvent): void {
+  played.set(song.n, song)
+  renderPlayed()
+}
+
+function renderPlayed (): void {
+  const songs = [...played.values()].sort((a, b) => b.n - a.n).slice(0, MAX_PLAYED_SHOWN)
+  ui.played.hidden = songs.length === 0
+  ui.playedList.replaceChildren(...songs.map((song) => {
+    const li = document.createElement('li')
+    const when = document.createElement('span')
+    when.className = 'when'
+    when.textContent = clock.format(song.startedAt)
+    const title = document.createElement('span')
+    title.className = 'song'
+    title.textContent = song.title
+    const by = document.createElement('span')
+    by.className = 'by'
+    by.textContent = song.artist
+    li.append(when, title, by)
+    if (song.endedAt === null) li.setAttribute('aria-current', 'true')
+    return li
+  }))
+}
+
+/** The link to the recording, when the server records this session (or did). */
+function showDownload (recording: RecordingState | undefined): void {
+  const available = recording !== undefined && (recording.state === 'recording' || recording.bytes > 0)
+  ui.download.hidden = !available
+  if (available) ui.download.href = withKey('/recording.ogg')
+}
+
+/** The song history so far (the push events carry it on from there). */
+async function loadHistory (): Promise<void> {
+  try {
+    const res = await fetch(withKey('/history'), { cache: 'no-store' })
+    if (!res.ok) return
+    const body = await res.json() as { songs: Array<Omit<SongEvent, 'type'>> }
+    for (const song of body.songs) played.set(song.n, { type: 'song', ...song })
+    renderPlayed()
+  } catch {
+    // The list fills from the push events; a reconnect tries again.
+  }
+}
+
+/** Once the share ended: whether its recording can be downloaded, and its whole history. */
+async function refreshExtras (): Promise<void> {
+  try {
+    const res = await fetch(withKey('/status'), { cache: 'no-store' })
+    if (res.ok) showDownload((await res.json() as { recording?: RecordingState }).recording)
+  } catch {
+    // Nothing to show then.
+  }
+  await loadHistory()
+}
+
 function onEvent (event: PushEvent): void {
   if (event.type === 'metadata') onMetadata(event)
   else if (event.type === 'status') {
     ui.listeners.textContent = `${event.listenerCount} listening`
-  } else if (event.type === 'ended') ended()
+  } else if (event.type === 'song') onSong(event)
+  else if (event.type === 'ended') ended()
   else chat.onEvent(event)
 }
 
@@ -362,7 +435,8 @@ async function checkSession (): Promise<Check> {
     if (res.status === 401) return 'unauthorized'
     if (res.status === 404) return 'unknown'
     if (!res.ok) return 'retry'
-    const body = await res.json() as { isActive: boolean }
+    const body = await res.json() as { isActive: boolean, recording?: RecordingState }
+    showDownload(body.recording)
     return body.isActive ? 'live' : 'ended'
   } catch {
     return 'retry'
@@ -397,6 +471,7 @@ class Connection {
     if (check === 'ended') return ended()
     if (check === 'retry') return this.#retry()
     this.#seen = true
+    void loadHistory()
     if (stats.transport === 'websocket' && typeof WebSocket === 'function') this.#openSocket()
     else this.#openPolling()
   }
