@@ -192,8 +192,10 @@ t.test('back after an outage: every session\'s hash and claim in the first flush
   // Redis dies and comes back empty.
   await redis.stop()
   await eventually(() => app.redisSnapshot!.degradedReason, 'the outage noticed')
+  // Listening before Redis is back: the client may reconnect before redis.start() returns.
+  const ready = nextEvent(app.redisSnapshot!.client, 'ready')
   await redis.start()
-  await nextEvent(app.redisSnapshot!.client, 'ready')
+  await ready
   await app.redisSnapshot!.tick()
   const claims = await r.mget(ids.map((id) => `session:${id}:claim`))
   t.same(claims, ids.map((id) => app.redisSnapshot!.claims.get(id)), 'every claim is back after the first flush')
@@ -383,10 +385,12 @@ t.test('start-up with Redis unreachable: serves after the bounded wait, degraded
   await sendAudio(app, 0, 2)
   await app.redisSnapshot!.tick()
 
+  // Listening before Redis starts: the client retries every 500 ms at most and may be connected before start() returns.
+  const ready = nextEvent(app.redisSnapshot!.client, 'ready')
   const redis = await PrivateRedis.start(t, port)
   const r = redis.client()
   await r.hset('session:222222', { active: 'true', startTime: Date.now(), lastActivity: Date.now(), listenerCount: 0, lastSequence: 7, bytesReceived: 0, chunksReceived: 0 })
-  await nextEvent(app.redisSnapshot!.client, 'ready')
+  await ready
   await app.redisSnapshot!.tick() // the restore it still owes
   t.equal(app.sessions.requireActive('222222').lastSequence, 7, 'sessions in Redis are restored late')
   await app.redisSnapshot!.tick() // the resync
