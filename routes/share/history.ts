@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Tag } from '../../src/schemas/tags.js'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
 import { KeyQuery } from '../../src/schemas/push.js'
 import { SongHistoryResponse } from '../../src/schemas/history.js'
@@ -11,7 +12,8 @@ const history: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/history', {
     config: { auth: 'receive', rateLimit: rateLimitFor(app.config.rateLimit, 'poll') },
     schema: {
-      summary: 'The songs played so far, oldest first; after the end while the session or its recording is kept (receiver)',
+      tags: [Tag.recordings],
+      summary: 'The songs played so far, oldest first; after the end while the session or its recording is kept',
       params: SessionParams,
       querystring: KeyQuery,
       response: { 200: SongHistoryResponse, ...errorResponses }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Tag } from '../../src/schemas/tags.js'
 import { Type } from '@sinclair/typebox'
 import { errorResponses, SessionParams } from '../../src/schemas/common.js'
 import { KeyQuery } from '../../src/schemas/push.js'
@@ -23,7 +24,8 @@ const recording: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/:sessionId/recording', {
     config: { sharerOnly: true, rateLimit: rateLimitFor(app.config.rateLimit, 'recording-write') },
     schema: {
-      summary: 'Record this session or not (sharer): off deletes what was recorded of it',
+      tags: [Tag.recordings],
+      summary: 'Record this session or not: off deletes what was recorded of it',
       params: SessionParams,
       body: RecordingBody,
       response: { 200: RecordingAck, ...errorResponses }
@@ -37,7 +39,8 @@ const recording: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/recording.ogg', {
     config: receiving,
     schema: {
-      summary: 'Download the recording so far, as one Ogg/Opus file; Range requests (receiver)',
+      tags: [Tag.recordings],
+      summary: 'Download the recording so far, as one Ogg/Opus file; Range requests',
       params: SessionParams,
       querystring: KeyQuery,
       response: {
@@ -68,7 +71,8 @@ const recording: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/:sessionId/recording.cue', {
     config: receiving,
     schema: {
-      summary: 'The recording\'s chapters, one per song, as a CUE sheet (receiver)',
+      tags: [Tag.recordings],
+      summary: 'The recording\'s chapters, one per song, as a CUE sheet',
       params: SessionParams,
       querystring: KeyQuery,
       response: { 200: { description: 'a CUE sheet naming recording.ogg\'s file', content: { 'application/x-cue': { schema: Type.String() } } }, ...errorResponses }

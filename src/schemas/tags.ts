@@ -7,6 +7,7 @@ export const Tag = {
   receiver: 'receiver',
   push: 'push',
   chat: 'chat',
+  recordings: 'history and recordings',
   listenerPage: 'listener page',
   operators: 'operators'
 } as const
@@ -35,6 +36,12 @@ export const ROLE_TAGS: ReadonlyArray<{ name: RoleTag, description: string }> = 
     description: 'Chat between the sharer and the listeners of a session: post and read with the bearer token or ' +
       'the listen key (with `X-Sharer-Key`, a post is the sharer\'s); delete a message or mute whoever sent it ' +
       'with `X-Sharer-Key`. Messages also reach WebSocket and SSE listeners as `chat` events.'
+  },
+  {
+    name: Tag.recordings,
+    description: 'What was played and what was recorded: the session\'s song history, its recording as one Ogg/Opus ' +
+      'file (Range requests) and its chapters as a CUE sheet, with the bearer token or the listen key; the sharer ' +
+      'turns recording off or on with `X-Sharer-Key`.'
   },
   {
     name: Tag.listenerPage,

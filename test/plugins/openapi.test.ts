@@ -175,7 +175,7 @@ t.test('with load shedding on, every route but /health and /metrics documents 50
 t.test('routes are grouped by role: each documented route has exactly one role tag, and every role is described', async (t) => {
   const app = await build(t, { METRICS_TOKEN: 'scrape' })
   const roles = ROLE_TAGS.map((tag) => tag.name)
-  t.same(roles, ['sharer', 'receiver', 'push', 'chat', 'listener page', 'operators'])
+  t.same(roles, ['sharer', 'receiver', 'push', 'chat', 'history and recordings', 'listener page', 'operators'])
   const byTag = new Map<string, string[]>()
   for (const url of ['/openapi.json', '/docs/json']) {
     const doc = await documentOf(app, url)
