@@ -101,6 +101,7 @@ const stats: ListenStats = {
   clockOffsetMs: null,
   clockRttMs: null,
   bytesReceived: 0,
+  audioBytesReceived: 0,
   decodeMs: 0,
   framesReceived: 0,
   framesPlayed: 0,
@@ -635,6 +636,7 @@ class Connection {
         return
       }
       stats.bytesReceived += message.data.byteLength
+      stats.audioBytesReceived += message.data.byteLength
       const frame = decodeFrame(message.data)
       if (frame !== undefined) onFrame(frame)
     }
@@ -666,7 +668,11 @@ class Connection {
     const events = new EventSource(withKey('/events'))
     this.#events = events
     for (const type of ['metadata', 'status', 'ended'] as const) {
-      events.addEventListener(type, (e) => onEvent({ type, ...JSON.parse((e as MessageEvent<string>).data) } as PushEvent))
+      events.addEventListener(type, (e) => {
+        const { data } = e as MessageEvent<string>
+        stats.bytesReceived += data.length
+        onEvent({ type, ...JSON.parse(data) } as PushEvent)
+      })
     }
     // EventSource reconnects on its own; the audio loop below decides when the connection is lost.
     const abort = new AbortController()
@@ -685,6 +691,7 @@ class Connection {
         if (!this.connected) this.#onConnected()
         const body = await res.text()
         stats.bytesReceived += body.length
+        stats.audioBytesReceived += body.length
         for (const c of JSON.parse(body) as JsonChunk[]) {
           const frame = decodeJsonChunk(c)
           if (frame !== undefined) onFrame(frame)

@@ -33,8 +33,10 @@ export interface ListenStats {
   /** Server clock minus performance.now() (ms), and the quickest ping round trip. */
   clockOffsetMs: number | null
   clockRttMs: number | null
-  /** Bytes of WebSocket messages (or long-poll bodies) received. */
+  /** Bytes of WebSocket messages (or long-poll bodies and events) received: audio, events, clock. */
   bytesReceived: number
+  /** Of those, the audio: binary WebSocket frames, or long-poll audio bodies. */
+  audioBytesReceived: number
   /** Main-thread milliseconds spent decoding (the wasm decoder; WebCodecs decodes on its own thread). */
   decodeMs: number
   framesReceived: number
