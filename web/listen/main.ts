@@ -65,6 +65,7 @@ const ui = {
   volume: $<HTMLInputElement>('volume'),
   latency: $('latency'),
   quality: $('quality'),
+  decoder: $('decoder'),
   bufferFill: $('buffer-fill'),
   listeners: $('listeners'),
   error: $('error'),
@@ -502,17 +503,17 @@ function tick (): void {
   requestAnimationFrame(tick)
 }
 
-/** The codec and bitrate line: from the server's `quality` events (Opus over the WebSocket). */
+/** The codec and bitrate (from the server's `quality` events, Opus over the WebSocket) and who decodes. */
 function renderQuality (): void {
+  ui.decoder.textContent = stats.decoder === 'webcodecs' ? 'WebCodecs' : stats.decoder === 'wasm' ? 'wasm decoder' : ''
   if (settings.codec === 'pcm') {
     ui.quality.textContent = 'PCM · lossless'
     return
   }
-  const decoderName = stats.decoder === 'webcodecs' ? 'WebCodecs' : stats.decoder === 'wasm' ? 'wasm decoder' : ''
   const parts = ['Opus']
-  if (stats.bitrateKbps !== null) parts.push(`${stats.bitrateKbps} kbit/s`, stats.adaptive === true ? 'adapts to your connection' : 'fixed')
-  if (decoderName !== '') parts.push(decoderName)
+  if (stats.bitrateKbps !== null) parts.push(`${stats.bitrateKbps} kbit/s`, stats.adaptive === true ? 'adaptive' : 'fixed')
   ui.quality.textContent = parts.join(' · ')
+  ui.quality.title = stats.adaptive === true ? 'The server picks the bitrate your connection keeps up with' : ''
 }
 
 function onEvent (event: PushEvent): void {
