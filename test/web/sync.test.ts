@@ -26,9 +26,12 @@ t.test('clock: NTP offset from the quickest round trips, a burst first, then a s
   // Only the newest `keep` are kept: a clock that moved is followed.
   for (let i = 0; i < 8; i++) clock.add(100 + i, 102 + i, 1101 + i + 7)
   t.equal(clock.offsetMs, 1007)
-  clock.reset()
-  t.equal(clock.offsetMs, undefined)
-  t.equal(clock.nextPingInMs(), 100, 'a new connection starts with a burst again')
+  clock.restart()
+  t.equal(clock.offsetMs, 1007, 'a new connection keeps the estimate until its first sample')
+  t.equal(clock.nextPingInMs(), 100, 'and starts with a burst again')
+  clock.add(200, 210, 1705)
+  t.equal(clock.offsetMs, 1500, 'then only the new samples count')
+  t.equal(clock.rttMs, 10)
 })
 
 /** Chunks of `ms` audio arriving in real time from `start` with the given extra delays. */

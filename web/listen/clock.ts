@@ -80,11 +80,13 @@ export class ClockEstimator {
     return this.#taken < this.#burst ? this.#burstGapMs : this.#intervalMs
   }
 
-  /** Forgets every sample (a new connection may reach another server instance). */
-  reset (): void {
+  /**
+   * Starts sampling over (a new connection may reach another server instance): the old samples go, a
+   * new burst begins, and the old estimate stands until the first new sample replaces it, so a player
+   * in sync does not drop out of sync for the round trip a reconnection takes.
+   */
+  restart (): void {
     this.#samples = []
     this.#taken = 0
-    this.#offset = undefined
-    this.#rtt = undefined
   }
 }

@@ -626,7 +626,7 @@ class Connection {
       this.#onConnected()
       // The server's clock, for synchronized Opus (another instance may answer after a reconnect: start over).
       if (settings.codec === 'opus') {
-        clock.reset()
+        clock.restart()
         this.#ping(socket)
       }
     }
