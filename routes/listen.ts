@@ -13,8 +13,9 @@ export interface ListenOptions {
 }
 
 /**
- * Exactly what the page needs: its own scripts (the page and the AudioWorklet module, which script-src
- * governs), its own stylesheet, cover art from the art route, and fetch/EventSource/WebSocket to this
+ * Exactly what the page needs: its own scripts (the page, its lazily imported wasm Opus decoder chunk
+ * and the AudioWorklet module, which script-src governs; 'wasm-unsafe-eval' lets that decoder compile
+ * its WebAssembly, and allows no JavaScript eval), its own stylesheet, cover art from the art route, and fetch/EventSource/WebSocket to this
  * origin ('self' covers ws:/wss: of the same host in CSP Level 3 browsers). Nothing inline, no framing.
  * Written out in full (useDefaults: false): helmet's default adds upgrade-insecure-requests, which would
  * break a server reached over plain http on a LAN.
@@ -23,7 +24,7 @@ export const CSP = {
   useDefaults: false,
   directives: {
     defaultSrc: ["'none'"],
-    scriptSrc: ["'self'"],
+    scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
     styleSrc: ["'self'"],
     imgSrc: ["'self'"],
     connectSrc: ["'self'"],

@@ -75,6 +75,7 @@ export function playerPage (assets: PageAssets): string {
     <div class="meter" aria-label="Connection">
       <div class="row"><span id="latency">Not playing yet</span><span id="listeners"></span></div>
       <div class="buffer" title="Audio buffered ahead"><div class="buffer-fill" id="buffer-fill"></div></div>
+      <div class="row"><span id="quality"></span><span id="decoder"></span></div>
     </div>
     <a class="download" id="download" hidden download>Download recording</a>
   </section>

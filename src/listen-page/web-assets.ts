@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-/** One built file of the listener page, held in memory (they are a few tens of KB). */
+/** One built file of the listener page, held in memory (a few hundred KB in all). */
 export interface WebAsset {
   bytes: Buffer
   type: string
@@ -39,23 +39,21 @@ export function defaultWebDir (): string {
 }
 
 /**
- * Reads dist/web/manifest.json (written by scripts/build-web.mjs) and every file it names, plus their
- * source maps. Undefined when the page has not been built.
+ * Reads dist/web/manifest.json (written by scripts/build-web.mjs) and every file of the folder: the
+ * entries it names, the chunks they import lazily (the wasm Opus decoder), their source maps.
+ * Undefined when the page has not been built.
  */
 export function loadWebAssets (dir: string): WebAssets | undefined {
   const manifestPath = join(dir, 'manifest.json')
   if (!existsSync(manifestPath)) return undefined
   const entries = JSON.parse(readFileSync(manifestPath, 'utf8')) as WebAssets['entries']
   const files = new Map<string, WebAsset>()
-  for (const name of Object.values(entries)) {
-    for (const file of [name, `${name}.map`]) {
-      const path = join(dir, file)
-      if (!existsSync(path)) continue
-      const bytes = readFileSync(path)
-      const ext = file.slice(file.lastIndexOf('.'))
-      const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`
-      files.set(file, { bytes, type: TYPES[ext] ?? 'application/octet-stream', etag })
-    }
+  for (const file of readdirSync(dir)) {
+    const ext = file.slice(file.lastIndexOf('.'))
+    if (TYPES[ext] === undefined || file === 'manifest.json') continue
+    const bytes = readFileSync(join(dir, file))
+    const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`
+    files.set(file, { bytes, type: TYPES[ext], etag })
   }
   return { entries, files }
 }

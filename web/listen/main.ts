@@ -2,14 +2,23 @@
  * The listener page: joins a share with its listen key, shows the song (cover, progress, synced lyrics)
  * and plays the audio through the Web Audio API. The server renders the markup (routes/listen.ts);
  * this script finds its elements by id.
+ *
+ * Opus by default (`?codec=pcm` for lossless PCM), decoded by WebCodecs or the wasm decoder
+ * (`?decoder=wasm` forces the latter), and, over the WebSocket, played in sync with every other page of
+ * the session: each sample at the server time it arrived plus a shared latency (`?latency=1500`).
  */
 import { currentLine, parseLrc, type LrcLine } from './lrc.js'
-import { decodeFrame, decodeJsonChunk, type AudioChunk } from './frames.js'
-import { PlayerCore, type PlayerStats } from './player-core.js'
-import type { PlayerMessage, StatsMessage } from './messages.js'
+import { decodeFrame, decodeJsonChunk, OPUS_PACKET_FRAMES, type DecodedFrame, type JsonChunk, type OpusChunk } from './frames.js'
+import { PlayerCore, type FrameStamps, type PlayerStats, type SyncSettings } from './player-core.js'
+import type { PlayerMessage, WorkletMessage } from './messages.js'
 import type { ListenStats, PageState } from './stats.js'
 import { $, meta } from '../shared/dom.js'
 import { ChatPanel, type ChatEvent } from './chat.js'
+import { ClockEstimator } from './clock.js'
+import { ArrivalTimeline } from './timeline.js'
+import { HeardClock, PlayheadTrack } from './playhead.js'
+import { createWasmDecoder, createWebCodecsDecoder, webCodecsCanDecode, type DecodedPacket, type PageDecoder } from './opus-decoders.js'
+import { readSettings } from './settings.js'
 
 
 interface MetadataEvent {
@@ -26,17 +35,21 @@ interface StatusEvent { type: 'status', listenerCount: number }
 /** A play of the song history (GET history, and push `song` events that upsert it by `n`). */
 interface SongEvent { type: 'song', n: number, title: string, artist: string, startedAt: number, endedAt: number | null }
 interface EndedEvent { type: 'ended', reason: string }
-type PushEvent = MetadataEvent | StatusEvent | SongEvent | EndedEvent | ChatEvent
+interface QualityEvent { type: 'quality', codec: 'opus', bitrateKbps: number, adaptive: boolean }
+interface PongEvent { type: 'pong', t: number, serverTime: number }
+type PushEvent = MetadataEvent | StatusEvent | SongEvent | EndedEvent | ChatEvent | QualityEvent | PongEvent
 const EVENT_TYPES = ['metadata', 'status', 'song', 'ended', 'chat', 'chat-deleted', 'chat-muted'] as const
 /** What status says of the session's recording (only on servers that record). */
 interface RecordingState { state: 'off' | 'recording' | 'stopped' | 'finished', bytes: number }
 
-/** Audio kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
+/** PCM kept from before the tap: a little over the start threshold, so playback starts at once and near live. */
 const PRE_TAP_SECONDS = 1.2
 const POLL_WAIT_MS = 8000
 const MAX_BACKOFF_MS = 10_000
 /** On the long-poll fallback, how often the chat is also polled (SSE carries it; this catches what SSE missed). */
 const CHAT_POLL_MS = 5000
+/** How often the page re-reads the audio clock and updates the player's idea of server time. */
+const CLOCK_REFRESH_MS = 250
 
 
 const ui = {
@@ -54,6 +67,8 @@ const ui = {
   start: $<HTMLButtonElement>('start'),
   volume: $<HTMLInputElement>('volume'),
   latency: $('latency'),
+  quality: $('quality'),
+  decoder: $('decoder'),
   bufferFill: $('buffer-fill'),
   listeners: $('listeners'),
   error: $('error'),
@@ -67,18 +82,40 @@ const base = meta('music-share-base')
 const workletUrl = meta('music-share-worklet')
 const sessionId = decodeURIComponent(location.pathname.slice(location.pathname.lastIndexOf('/') + 1))
 const key = new URLSearchParams(location.search).get('key') ?? ''
+const settings = readSettings(location.search)
 const api = `${base}/api/share/${encodeURIComponent(sessionId)}`
 const withKey = (path: string, query = ''): string =>
   `${api}${path}?${query}${query === '' ? '' : '&'}key=${encodeURIComponent(key)}`
 
+const clock = new ClockEstimator()
+const heardClock = new HeardClock()
+const playhead = new PlayheadTrack()
+const timeline = new ArrivalTimeline({ resetAfterMs: Math.max(250, settings.latencyMs - 250) })
+
 const stats: ListenStats = {
   state: 'connecting',
   transport: 'websocket',
+  codec: settings.codec,
+  decoder: settings.codec === 'pcm' ? 'pcm' : 'none',
+  bitrateKbps: null,
+  adaptive: null,
+  qualityChanges: 0,
+  targetLatencyMs: settings.codec === 'opus' ? settings.latencyMs : null,
+  playheadServerMs: null,
+  synced: false,
+  syncErrorMs: null,
+  playbackRate: 1,
+  clockOffsetMs: null,
+  clockRttMs: null,
+  bytesReceived: 0,
+  audioBytesReceived: 0,
+  decodeMs: 0,
   framesReceived: 0,
   framesPlayed: 0,
   secondsPlayed: 0,
   underruns: 0,
   skips: 0,
+  waits: 0,
   level: 0,
   latencyMs: 0,
   bufferedMs: 0,
@@ -88,6 +125,8 @@ const stats: ListenStats = {
   lyricIndex: -1,
   audioEngine: 'none'
 }
+// Read at the moment it is asked for: the sample heard now (see heardServerMs).
+Object.defineProperty(stats, 'playheadServerMs', { enumerable: true, get: () => heardServerMs(performance.now()) })
 window.musicShareStats = stats
 
 const chat = new ChatPanel({
@@ -149,32 +188,98 @@ function connectedState (player: PlayerStats | undefined): PageState {
 
 // ---------------------------------------------------------------- audio
 
+/** Decoded audio on its way to the player: PCM as it came, or one Opus packet with its stamps. */
+interface Pcm {
+  samples: Float32Array
+  channels: number
+  sampleRate: number
+  stamps?: FrameStamps
+}
+
 interface AudioEngine {
   context: AudioContext
   gain: GainNode
-  post: (chunk: AudioChunk) => void
+  post: (pcm: Pcm) => void
+  setSync: (settings: SyncSettings | undefined) => void
   dispose: () => void
 }
 
 let audio: AudioEngine | undefined
 let lastPlayer: PlayerStats | undefined
-/** Chunks that arrived before the tap, so playback can start at once (bounded). */
-const preTap: AudioChunk[] = []
+/** Audio that arrived before the tap, so playback can start at once (bounded). */
+const preTap: Pcm[] = []
+/** What the player was last told to play against. */
+let syncSent: SyncSettings | undefined
+let clockTimer: ReturnType<typeof setInterval> | undefined
+
+/**
+ * The server time at which the sample heard at page time `now` reached the server (Opus only):
+ * the context time at the speaker, looked up in the player's trace. Null for PCM, before playing, in silence.
+ */
+function heardServerMs (now: number): number | null {
+  if (audio === undefined || settings.codec !== 'opus') return null
+  const contextTime = heardClock.contextAt(now)
+  return contextTime === undefined ? null : playhead.rawAt(contextTime)
+}
 
 function onPlayerStats (player: PlayerStats): void {
   lastPlayer = player
   stats.framesPlayed = player.framesPlayed
   stats.underruns = player.underruns
   stats.skips = player.skips
+  stats.waits = player.waits
   stats.level = player.level
+  stats.playbackRate = player.speed
+  stats.syncErrorMs = player.syncErrorMs === null ? null : Math.round(player.syncErrorMs * 10) / 10
+  stats.synced = player.mode === 'sync' && player.state === 'playing'
   stats.bufferedMs = Math.round(player.bufferedSeconds * 1000)
   stats.secondsPlayed = audio === undefined ? 0 : player.framesPlayed / audio.context.sampleRate
-  const output = audio === undefined ? 0 : (audio.context.outputLatency ?? 0) + audio.context.baseLatency
-  stats.latencyMs = Math.round((player.bufferedSeconds + output) * 1000)
+  const now = performance.now()
+  const heard = heardServerMs(now)
+  const serverNow = clock.toServer(now)
+  if (player.mode === 'sync' && heard !== null && serverNow !== undefined) {
+    // How long ago the sample heard now reached the server: the target latency, once in sync.
+    stats.latencyMs = Math.round(serverNow - heard)
+  } else {
+    const output = audio === undefined ? 0 : (audio.context.outputLatency ?? 0) + audio.context.baseLatency
+    stats.latencyMs = Math.round((player.bufferedSeconds + output) * 1000)
+  }
   if (connection.connected) setState(connectedState(player))
-  ui.latency.textContent = `${(stats.latencyMs / 1000).toFixed(1)} s behind live`
+  const behind = `${(stats.latencyMs / 1000).toFixed(1)} s behind live`
+  if (settings.codec === 'pcm' || syncSent === undefined) ui.latency.textContent = behind
+  else ui.latency.textContent = stats.synced ? `${behind} · in sync` : `Syncing to ${(settings.latencyMs / 1000).toFixed(1)} s behind live…`
   const fill = Math.min(1, player.bufferedSeconds / Math.max(2, player.targetSeconds * 2))
   ui.bufferFill.style.width = `${(fill * 100).toFixed(0)}%`
+}
+
+/** What the player plays against: Opus over the WebSocket, once the server's clock and the audio clock are known. */
+function syncSettings (): SyncSettings | undefined {
+  if (settings.codec !== 'opus' || stats.transport !== 'websocket') return undefined
+  const offset = clock.offsetMs
+  const perfMinusContext = heardClock.perfMinusContextMs
+  if (offset === undefined || perfMinusContext === undefined) return undefined
+  return { serverMinusContextMs: perfMinusContext + offset, latencyMs: settings.latencyMs }
+}
+
+/** Re-reads the audio clock at the speaker and tells the player when the server time it plays against moved. */
+function refreshSync (): void {
+  if (audio === undefined) return
+  const { context } = audio
+  if (typeof context.getOutputTimestamp === 'function') {
+    const ts = context.getOutputTimestamp()
+    heardClock.add(ts.contextTime ?? 0, ts.performanceTime ?? 0)
+  } else {
+    heardClock.add(context.currentTime - context.baseLatency - (context.outputLatency ?? 0), performance.now())
+  }
+  stats.clockOffsetMs = clock.offsetMs === undefined ? null : Math.round(clock.offsetMs * 10) / 10
+  stats.clockRttMs = clock.rttMs ?? null
+  const next = syncSettings()
+  const moved = next === undefined || syncSent === undefined ||
+    Math.abs(next.serverMinusContextMs - syncSent.serverMinusContextMs) > 0.25
+  if (moved && (next !== undefined || syncSent !== undefined)) {
+    syncSent = next
+    audio.setSync(next)
+  }
 }
 
 async function startAudio (): Promise<void> {
@@ -185,30 +290,35 @@ async function startAudio (): Promise<void> {
   gain.gain.value = Number(ui.volume.value) / 100
   gain.connect(context.destination)
   stats.deviceRate = context.sampleRate
+  // Room for the target latency and a late burst on top of it.
+  const capacitySeconds = Math.max(8, settings.latencyMs / 1000 + 5)
   let engine: AudioEngine
   if (context.audioWorklet !== undefined) {
     await context.audioWorklet.addModule(workletUrl)
     const node = new AudioWorkletNode(context, 'music-share-player', {
-      numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2]
+      numberOfInputs: 0, numberOfOutputs: 1, outputChannelCount: [2], processorOptions: { capacitySeconds }
     })
-    node.port.onmessage = (event: MessageEvent<StatsMessage>) => onPlayerStats(event.data.stats)
+    node.port.onmessage = (event: MessageEvent<WorkletMessage>) => {
+      if (event.data.type === 'trace') playhead.add(event.data.trace)
+      else onPlayerStats(event.data.stats)
+    }
     node.connect(gain)
     stats.audioEngine = 'worklet'
+    const send = (message: PlayerMessage, transfer: Transferable[] = []) => node.port.postMessage(message, transfer)
     engine = {
       context,
       gain,
-      post: (chunk) => {
-        const message: PlayerMessage = { type: 'audio', samples: chunk.samples, channels: chunk.channels, sampleRate: chunk.sampleRate }
-        node.port.postMessage(message, [chunk.samples.buffer])
-      },
+      post: (pcm) => send({ type: 'audio', ...pcm }, [pcm.samples.buffer]),
+      setSync: (sync) => send({ type: 'sync', settings: sync }),
       dispose: () => node.disconnect()
     }
   } else {
     // No AudioWorklet (a page not served over https, or an old browser): the same engine on the main thread.
-    const core = new PlayerCore({ deviceRate: context.sampleRate })
+    const core = new PlayerCore({ deviceRate: context.sampleRate, capacitySeconds })
     const node = context.createScriptProcessor(2048, 0, 2)
     node.onaudioprocess = (event) => {
-      core.render(event.outputBuffer.getChannelData(0), event.outputBuffer.getChannelData(1))
+      core.render(event.outputBuffer.getChannelData(0), event.outputBuffer.getChannelData(1), event.playbackTime)
+      playhead.add(core.takeTrace())
     }
     node.connect(gain)
     const timer = setInterval(() => onPlayerStats(core.stats()), 100)
@@ -216,12 +326,18 @@ async function startAudio (): Promise<void> {
     engine = {
       context,
       gain,
-      post: (chunk) => core.push(chunk.samples, chunk.channels, chunk.sampleRate),
+      post: (pcm) => core.push(pcm.samples, pcm.channels, pcm.sampleRate, pcm.stamps),
+      setSync: (sync) => core.setSync(sync),
       dispose: () => { clearInterval(timer); node.disconnect() }
     }
   }
   audio = engine
-  for (const chunk of preTap.splice(0)) engine.post(chunk)
+  syncSent = undefined
+  heardClock.reset()
+  playhead.clear()
+  refreshSync()
+  clockTimer = setInterval(refreshSync, CLOCK_REFRESH_MS)
+  for (const pcm of preTap.splice(0)) engine.post(pcm)
   if (connection.connected) setState(connectedState(lastPlayer))
 }
 
@@ -229,27 +345,70 @@ function stopAudio (): void {
   const engine = audio
   if (engine === undefined) return
   audio = undefined
+  clearInterval(clockTimer)
   // Fade out rather than cut.
   const now = engine.context.currentTime
   engine.gain.gain.setTargetAtTime(0, now, 0.03)
   setTimeout(() => { engine.dispose(); void engine.context.close() }, 250)
 }
 
-function onChunk (chunk: AudioChunk): void {
-  if (chunk.sequenceNumber <= connection.lastSequence) return
-  connection.lastSequence = chunk.sequenceNumber
-  stats.framesReceived += chunk.samples.length / chunk.channels
-  stats.sourceRate = chunk.sampleRate
+/** Hands decoded audio to the player, or keeps it for the tap: enough for the target latency (Opus) or a start (PCM). */
+function play (pcm: Pcm): void {
   if (audio !== undefined) {
-    audio.post(chunk)
+    audio.post(pcm)
     return
   }
-  preTap.push(chunk)
-  let seconds = preTap.reduce((s, c) => s + c.samples.length / c.channels / c.sampleRate, 0)
-  while (seconds > PRE_TAP_SECONDS && preTap.length > 1) {
-    const old = preTap.shift() as AudioChunk
-    seconds -= old.samples.length / old.channels / old.sampleRate
+  preTap.push(pcm)
+  const keep = settings.codec === 'opus' ? settings.latencyMs / 1000 + 1 : PRE_TAP_SECONDS
+  const seconds = (p: Pcm) => p.samples.length / p.channels / p.sampleRate
+  let total = preTap.reduce((sum, p) => sum + seconds(p), 0)
+  while (total > keep && preTap.length > 1) total -= seconds(preTap.shift() as Pcm)
+}
+
+// ---------------------------------------------------------------- Opus decoding
+
+let decoder: PageDecoder | undefined
+const decoderEvents = {
+  output: (packet: DecodedPacket) => play(packet),
+  busy: (ms: number) => { stats.decodeMs += ms },
+  failed: (reason: string) => {
+    console.warn(`Opus decoder (${stats.decoder}) failed: ${reason}`)
+    decoder?.close()
+    // WebCodecs gave up: the wasm decoder takes over. The wasm decoder failing is the end of Opus here.
+    if (decoder?.kind === 'webcodecs') useDecoder(createWasmDecoder(decoderEvents))
+    else fail(`This browser cannot decode the share's audio (${reason}). Try the lossless stream: add &codec=pcm to the link.`)
   }
+}
+/** Chunks that came before the decoder was chosen. */
+const undecoded: Array<[OpusChunk, ReturnType<ArrivalTimeline['add']>]> = []
+
+function useDecoder (next: PageDecoder): void {
+  decoder = next
+  stats.decoder = next.kind
+  renderQuality()
+  for (const [chunk, timing] of undecoded.splice(0)) next.decode(chunk, timing)
+}
+
+async function chooseDecoder (): Promise<void> {
+  const webCodecs = !settings.forceWasm && await webCodecsCanDecode()
+  useDecoder(webCodecs ? createWebCodecsDecoder(decoderEvents) : createWasmDecoder(decoderEvents))
+}
+
+function onFrame (frame: DecodedFrame): void {
+  if (frame.chunk.sequenceNumber <= connection.lastSequence) return
+  connection.lastSequence = frame.chunk.sequenceNumber
+  stats.sourceRate = frame.chunk.sampleRate
+  if (frame.codec === 'pcm') {
+    const { chunk } = frame
+    stats.framesReceived += chunk.samples.length / chunk.channels
+    play({ samples: chunk.samples, channels: chunk.channels, sampleRate: chunk.sampleRate })
+    return
+  }
+  const opus = frame.chunk
+  stats.framesReceived += opus.packets.length * OPUS_PACKET_FRAMES
+  const timing = timeline.add(opus.sequenceNumber, opus.receivedAt, opus.packets.length * OPUS_PACKET_FRAMES / 48)
+  if (decoder === undefined) undecoded.push([opus, timing])
+  else decoder.decode(opus, timing)
 }
 
 // ---------------------------------------------------------------- song, progress, lyrics
@@ -320,12 +479,26 @@ function renderLyrics (m: MetadataEvent): void {
   }
 }
 
-/** Moves the progress bar and the lyric highlight: interpolated between metadata updates, minus the audio delay. */
+/**
+ * How far (s) the sound heard now is behind what reaches the server now: exact for Opus (the arrival time
+ * of the sample heard, on the server's clock), the buffered audio plus the output latency for PCM.
+ */
+function heardDelaySeconds (now: number): number {
+  if (audio === undefined) return 0
+  const heard = heardServerMs(now)
+  const serverNow = clock.toServer(now)
+  return heard !== null && serverNow !== undefined ? (serverNow - heard) / 1000 : stats.latencyMs / 1000
+}
+
+/**
+ * Moves the progress bar and the lyric highlight: interpolated between metadata updates, minus the audio
+ * delay, so they follow what is heard rather than what arrived.
+ */
 function tick (): void {
   if (song !== undefined && stats.state !== 'ended') {
-    const heardDelay = audio !== undefined ? stats.latencyMs / 1000 : 0
+    const now = performance.now()
     const total = song.totalSeconds
-    let position = song.elapsedSeconds + (performance.now() - songAt) / 1000 - heardDelay
+    let position = song.elapsedSeconds + (now - songAt) / 1000 - heardDelaySeconds(now)
     position = Math.max(0, total > 0 ? Math.min(total, position) : position)
     stats.positionSeconds = position
     const fraction = total > 0 ? position / total : 0
@@ -357,7 +530,7 @@ function tick (): void {
 /** Plays by number; the list shows the newest first. */
 const played = new Map<number, SongEvent>()
 const MAX_PLAYED_SHOWN = 200
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })
 
 function onSong (song: SongEvent): void {
   played.set(song.n, song)
@@ -371,7 +544,7 @@ function renderPlayed (): void {
     const li = document.createElement('li')
     const when = document.createElement('span')
     when.className = 'when'
-    when.textContent = clock.format(song.startedAt)
+    when.textContent = timeOfDay.format(song.startedAt)
     const title = document.createElement('span')
     title.className = 'song'
     title.textContent = song.title
@@ -415,12 +588,32 @@ async function refreshExtras (): Promise<void> {
   await loadHistory()
 }
 
+/** The codec and bitrate (from the server's `quality` events, Opus over the WebSocket) and who decodes. */
+function renderQuality (): void {
+  ui.decoder.textContent = stats.decoder === 'webcodecs' ? 'WebCodecs' : stats.decoder === 'wasm' ? 'wasm decoder' : ''
+  if (settings.codec === 'pcm') {
+    ui.quality.textContent = 'PCM · lossless'
+    return
+  }
+  const parts = ['Opus']
+  if (stats.bitrateKbps !== null) parts.push(`${stats.bitrateKbps} kbit/s`, stats.adaptive === true ? 'adaptive' : 'fixed')
+  ui.quality.textContent = parts.join(' · ')
+  ui.quality.title = stats.adaptive === true ? 'The server picks the bitrate your connection keeps up with' : ''
+}
+
 function onEvent (event: PushEvent): void {
   if (event.type === 'metadata') onMetadata(event)
   else if (event.type === 'status') {
     ui.listeners.textContent = `${event.listenerCount} listening`
   } else if (event.type === 'song') onSong(event)
-  else if (event.type === 'ended') ended()
+  else if (event.type === 'quality') {
+    stats.bitrateKbps = event.bitrateKbps
+    stats.adaptive = event.adaptive
+    stats.qualityChanges++
+    renderQuality()
+  } else if (event.type === 'pong') {
+    if (clock.add(event.t, performance.now(), event.serverTime)) refreshSync()
+  } else if (event.type === 'ended') ended()
   else chat.onEvent(event)
 }
 
@@ -456,6 +649,7 @@ class Connection {
   #abort: AbortController | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
   #chatPoll: ReturnType<typeof setInterval> | undefined
+  #pingTimer: ReturnType<typeof setTimeout> | undefined
 
   async open (): Promise<void> {
     if (this.#closed) return
@@ -481,6 +675,7 @@ class Connection {
     this.connected = false
     clearTimeout(this.#timer)
     clearInterval(this.#chatPoll)
+    clearTimeout(this.#pingTimer)
     this.#socket?.close(1000)
     this.#events?.close()
     this.#abort?.abort()
@@ -503,7 +698,8 @@ class Connection {
   }
 
   #openSocket (): void {
-    const url = new URL(withKey('/ws', `since=${this.lastSequence}`), location.href)
+    const bitrate = settings.bitrateKbps === undefined ? '' : `&bitrate=${settings.bitrateKbps}`
+    const url = new URL(withKey('/ws', `since=${this.lastSequence}&codec=${settings.codec}${settings.codec === 'opus' ? bitrate : ''}`), location.href)
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
     let opened = false
     let socket: WebSocket
@@ -521,18 +717,27 @@ class Connection {
       this.#onConnected()
       // Events from now on come over the socket; what was said before (or while away) comes from the history.
       void chat.sync()
+      // The server's clock, for synchronized Opus (another instance may answer after a reconnect: start over).
+      if (settings.codec === 'opus') {
+        clock.restart()
+        this.#ping(socket)
+      }
     }
     socket.onmessage = (message: MessageEvent<ArrayBuffer | string>) => {
       if (typeof message.data === 'string') {
+        stats.bytesReceived += message.data.length
         onEvent(JSON.parse(message.data) as PushEvent)
         return
       }
-      const chunk = decodeFrame(message.data)
-      if (chunk !== undefined) onChunk(chunk)
+      stats.bytesReceived += message.data.byteLength
+      stats.audioBytesReceived += message.data.byteLength
+      const frame = decodeFrame(message.data)
+      if (frame !== undefined) onFrame(frame)
     }
     socket.onclose = (event) => {
       if (this.#socket !== socket || this.#closed) return
       this.#socket = undefined
+      clearTimeout(this.#pingTimer)
       if (event.code === 1000) return ended()
       if (!opened && ++this.#wsFailures >= 2) stats.transport = 'long-poll'
       // 4404 (ended while opening) and everything else: the status check in open() sorts it out.
@@ -540,13 +745,28 @@ class Connection {
     }
   }
 
-  /** The fallback: SSE for the events, long-polling the REST audio route for the chunks. */
+  /** Pings the server for its clock: a quick burst, then every few seconds (ClockEstimator decides). */
+  #ping (socket: WebSocket): void {
+    if (this.#socket !== socket || socket.readyState !== WebSocket.OPEN) return
+    socket.send(JSON.stringify({ type: 'ping', t: performance.now() }))
+    this.#pingTimer = setTimeout(() => this.#ping(socket), clock.nextPingInMs())
+  }
+
+  /**
+   * The fallback: SSE for the events, long-polling the REST audio route for the chunks (Opus at the
+   * default tier, or PCM). No clock over HTTP, so no sync here: the player keeps a buffer depth.
+   */
   #openPolling (): void {
     stats.transport = 'long-poll'
+    refreshSync()
     const events = new EventSource(withKey('/events'))
     this.#events = events
     for (const type of EVENT_TYPES) {
-      events.addEventListener(type, (e) => onEvent({ type, ...JSON.parse((e as MessageEvent<string>).data) } as PushEvent))
+      events.addEventListener(type, (e) => {
+        const { data } = e as MessageEvent<string>
+        stats.bytesReceived += data.length
+        onEvent({ type, ...JSON.parse(data) } as PushEvent)
+      })
     }
     // Each (re)open: the chat history, as over the WebSocket; then a poll in case SSE itself is cut.
     events.onopen = () => void chat.sync()
@@ -558,7 +778,8 @@ class Connection {
     const stop = () => { events.close(); abort.abort(); clearInterval(this.#chatPoll) }
     const loop = async (): Promise<void> => {
       while (!this.#closed && !abort.signal.aborted) {
-        const res = await fetch(withKey('/audio', `since=${this.lastSequence}&waitMs=${POLL_WAIT_MS}`),
+        const codec = settings.codec === 'opus' ? '&codec=opus' : ''
+        const res = await fetch(withKey('/audio', `since=${this.lastSequence}&waitMs=${POLL_WAIT_MS}${codec}`),
           { cache: 'no-store', signal: abort.signal })
         if (res.status === 204) {
           if (!this.connected) this.#onConnected()
@@ -566,10 +787,12 @@ class Connection {
         }
         if (!res.ok) throw new Error(String(res.status))
         if (!this.connected) this.#onConnected()
-        const chunks = await res.json() as Parameters<typeof decodeJsonChunk>[0][]
-        for (const c of chunks) {
-          const chunk = decodeJsonChunk(c)
-          if (chunk !== undefined) onChunk(chunk)
+        const body = await res.text()
+        stats.bytesReceived += body.length
+        stats.audioBytesReceived += body.length
+        for (const c of JSON.parse(body) as JsonChunk[]) {
+          const frame = decodeJsonChunk(c)
+          if (frame !== undefined) onFrame(frame)
         }
       }
     }
@@ -604,6 +827,10 @@ if (!/^[0-9]{6}$/.test(sessionId)) {
   fail('This link has no listen key. Ask the sharer for the whole link (it ends in ?key=…), or enter the code and key.')
 } else {
   setState('connecting')
+  renderQuality()
+  if (settings.codec === 'opus') {
+    void chooseDecoder()
+  }
   void connection.open()
 }
 requestAnimationFrame(tick)
