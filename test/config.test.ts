@@ -148,7 +148,7 @@ t.test('chat: 200 messages, 1/s with a burst of 5 per listener, 5/s per session 
 
 t.test('recording settings: off without RECORDINGS_DIR; defaults; the bitrate follows OPUS_BITRATE_KBPS unless set', async (t) => {
   t.equal(loadConfig({ BEARER_TOKEN: 'x' }).recordings, undefined)
-  t.same(loadConfig({ BEARER_TOKEN: 'x', RECORDINGS_DIR: '/var/lib/music-share', OPUS_BITRATE_KBPS: '96' }).recordings, {
+  t.same(loadConfig({ BEARER_TOKEN: 'x', RECORDINGS_DIR: '/var/lib/music-share', OPUS_BITRATE_KBPS: '96', OPUS_BITRATE_TIERS: '48,96,160' }).recordings, {
     dir: '/var/lib/music-share', defaultOn: true, bitrateKbps: 96, retentionMs: 24 * 3_600_000, maxBytes: 10e9, maxSeconds: 12 * 3600
   })
   t.match(loadConfig({
