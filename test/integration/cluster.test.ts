@@ -198,6 +198,8 @@ t.test('chat through HAProxy: messages, events and moderation reach the owner; a
   t.teardown(() => redis.disconnect())
   await eventually(async () => (await redis.lrange(`session:${id}:chat`, 0, -1)).length === 2 || undefined, 'the chat in Redis')
   await cluster.kill(cluster.instances.find((i) => i.id === owner)!.index)
+  // The cluster knows the owner is dead once its heartbeat has expired: the session is an orphan then.
+  await eventually(async () => (await redis.exists(`instance:${owner}:heartbeat`)) === 0 || undefined, 'the dead owner\'s heartbeat expires', 10_000)
 
   const after = await eventually(async () => {
     try {
