@@ -81,6 +81,8 @@ const streamKey = (sessionId: string, bitrateKbps: number) => `${sessionId}@${bi
  */
 export class OpusHub {
   #streams = new Map<string, OpusStream>()
+  /** The same streams by session: an audio chunk reaches its session's encoders without a scan. */
+  #sessionStreams = new Map<string, Set<OpusStream>>()
   #listenerStreams = new Map<OpusListener, OpusStream>()
   /** When each buffered chunk reached the server, set once and shared by every tier. */
   #arrivals = new WeakMap<BufferedChunk, number>()
@@ -204,7 +206,15 @@ export class OpusHub {
   }
 
   #streamsOf (sessionId: string): OpusStream[] {
-    return [...this.#streams.values()].filter((s) => s.session.id === sessionId)
+    const streams = this.#sessionStreams.get(sessionId)
+    return streams === undefined ? [] : [...streams]
+  }
+
+  #remove (stream: OpusStream): void {
+    this.#streams.delete(stream.key)
+    const streams = this.#sessionStreams.get(stream.session.id)
+    streams?.delete(stream)
+    if (streams?.size === 0) this.#sessionStreams.delete(stream.session.id)
   }
 
   #streamOf (session: ShareSession, bitrateKbps: number): OpusStream {
@@ -222,6 +232,9 @@ export class OpusHub {
     })
     stream = created
     this.#streams.set(key, stream)
+    let streams = this.#sessionStreams.get(session.id)
+    if (streams === undefined) this.#sessionStreams.set(session.id, streams = new Set())
+    streams.add(stream)
     this.log.info({ sessionId: session.id, bitrateKbps }, 'Opus encoder started')
     // The encoder starts from the join burst already buffered, so the first listener has something at once.
     const burst = session.audio.chunksAfter(-1, Number.MAX_SAFE_INTEGER, session.limits.joinBurstSeconds)
@@ -269,7 +282,7 @@ export class OpusHub {
 
   #failed (stream: OpusStream, reason: string): void {
     if (this.#streams.get(stream.key) !== stream) return
-    this.#streams.delete(stream.key)
+    this.#remove(stream)
     this.stats.encoderFailures++
     this.log.warn({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps, reason }, 'Opus encoder failed: its listeners are let go')
     for (const listener of [...stream.listeners]) {
@@ -284,7 +297,7 @@ export class OpusHub {
 
   #stop (stream: OpusStream): void {
     if (this.#streams.get(stream.key) !== stream) return
-    this.#streams.delete(stream.key)
+    this.#remove(stream)
     for (const listener of stream.listeners) this.#listenerStreams.delete(listener)
     this.pool.stop(stream.epoch)
     this.log.info({ sessionId: stream.session.id, bitrateKbps: stream.bitrateKbps }, 'Opus encoder stopped')
