@@ -25,10 +25,14 @@ export const DEFAULT_TIER_POLICY: TierPolicy = {
 /**
  * Adaptive bitrate for one listener, decided by the server from its send queue: one tier down when audio
  * piles up, one tier up after a clean spell, with hysteresis (a step up that had to be taken back makes
- * the next one wait twice as long).
+ * the next one wait twice as long). It climbs back to the tier it started at (the operator's default) and
+ * no higher: a listener on a good network gets the default bitrate, not more bytes than it asked for; higher
+ * tiers are for listeners who pin them.
  */
 export class TierController {
   #index: number
+  /** The start tier: the highest the controller climbs to. */
+  readonly #topIndex: number
   #changedAt: number
   #cleanSince: number | undefined
   #lastUpAt = -Infinity
@@ -38,6 +42,7 @@ export class TierController {
     const index = tiersKbps.indexOf(startKbps)
     if (index === -1) throw new RangeError(`${startKbps} kbit/s is not a tier`)
     this.#index = index
+    this.#topIndex = index
     this.#changedAt = now
     this.#upAfterMs = policy.upAfterMs
   }
@@ -63,7 +68,7 @@ export class TierController {
       return undefined
     }
     this.#cleanSince ??= now
-    if (this.#index === this.tiersKbps.length - 1) return undefined
+    if (this.#index === this.#topIndex) return undefined
     if (now - this.#cleanSince < this.#upAfterMs || now - this.#changedAt < this.#upAfterMs) return undefined
     this.#lastUpAt = now
     return this.#step(1, now)

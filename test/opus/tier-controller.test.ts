@@ -16,17 +16,27 @@ t.test('a growing send queue steps down one tier at a time, no faster than the c
   t.equal(c.kbps, 32)
 })
 
-t.test('a clean spell steps up; a step up taken back doubles the wait (no flapping)', async (t) => {
-  const c = new TierController(TIERS, 64, 0)
-  for (let now = 0; now < 10_000; now += 500) t.equal(c.observe(0, now), undefined)
-  t.equal(c.observe(0, 10_000), 128, 'ten clean seconds: up')
-  t.equal(c.observe(queued(1.1, 128), 12_500), 64, 'it could not keep up: back down')
+t.test('a clean spell steps back up; a step up taken back doubles the wait (no flapping)', async (t) => {
+  const c = new TierController(TIERS, 128, 0)
+  t.equal(c.observe(queued(1.2, 128), 2_000), 64, 'a second queued: down')
+  for (let now = 2_000; now < 12_000; now += 500) t.equal(c.observe(0, now), undefined)
+  t.equal(c.observe(0, 12_000), 128, 'ten clean seconds: up')
+  t.equal(c.observe(queued(1.1, 128), 14_500), 64, 'it could not keep up: back down')
   let up: number | undefined
-  let at = 12_500
+  let at = 14_500
   while (up === undefined && at < 60_000) { at += 500; up = c.observe(0, at) }
   t.equal(up, 128)
-  t.ok(at - 12_500 >= 2 * DEFAULT_TIER_POLICY.upAfterMs, `the next step up waited ${at - 12_500} ms, twice as long`)
+  t.ok(at - 14_500 >= 2 * DEFAULT_TIER_POLICY.upAfterMs, `the next step up waited ${at - 14_500} ms, twice as long`)
   t.equal(c.observe(queued(0.3, 128), at + 500), undefined, 'a slightly busy queue is neither clean nor full')
+})
+
+t.test('a clean listener stays at the start tier: the higher tiers are for those who pin them', async (t) => {
+  const c = new TierController(TIERS, 128, 0)
+  for (let now = 0; now <= 120_000; now += 500) t.equal(c.observe(0, now), undefined)
+  t.equal(c.kbps, 128)
+  const low = new TierController(TIERS, 32, 0)
+  for (let now = 0; now <= 60_000; now += 500) low.observe(0, now)
+  t.equal(low.kbps, 32, 'a 32 kbit/s default stays at 32')
 })
 
 t.test('the start tier must be a tier', async (t) => {
