@@ -1,7 +1,8 @@
 /**
- * The ceiling: the least work a Node process can do for Music Share traffic. Plain node:http, in memory,
- * no validation, no auth, no logging. A chunk's JSON is built once when it is posted and GET responses are
- * written as the stored buffers. Our real server is judged against this one in the same run.
+ * The ceiling: a minimal relay for Music Share traffic. Plain node:http, in memory, no validation, no auth,
+ * no logging. Each audio body is JSON-parsed (any client's JSON, the desktop client's `\u002B` escapes
+ * included) and the chunk's JSON built once when it is posted; GET responses are written as the stored
+ * buffers. Our real server is judged against this one in the same run.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
@@ -22,7 +23,6 @@ const lit = (s: string): Buffer => Buffer.from(s, 'latin1')
 const OPEN = lit('[')
 const COMMA = lit(',')
 const CLOSE = lit(']')
-const DATA_KEY = lit('"data":"')
 
 function json (res: ServerResponse, status: number, body: unknown): void {
   const b = Buffer.from(JSON.stringify(body))
@@ -36,16 +36,6 @@ function readBody (req: IncomingMessage): Promise<Buffer> {
     req.on('end', () => resolve(parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts)))
     req.on('error', reject)
   })
-}
-
-/** An integer field of a small JSON object, found by key (the body's key order is not assumed). */
-function intField (body: Buffer, key: string): number {
-  const k = body.indexOf(`"${key}":`)
-  if (k < 0) return NaN
-  const from = k + key.length + 3
-  let to = from
-  while (to < body.length && body[to] !== 0x2c && body[to] !== 0x7d) to++
-  return Number(body.toString('latin1', from, to))
 }
 
 export function createCeilingServer (): Server {
@@ -74,12 +64,10 @@ export function createCeilingServer (): Server {
     if (req.method === 'GET') session.listeners.add(String(req.headers['x-client-id'] ?? `${req.socket.remoteAddress ?? ''}|${req.headers['user-agent'] ?? ''}`))
     switch (action) {
       case 'POST audio': {
-        const body = await readBody(req)
-        const from = body.indexOf(DATA_KEY) + DATA_KEY.length
-        const seq = intField(body, 'sequenceNumber')
-        const tail = `","sampleRate":${intField(body, 'sampleRate')},"channels":${intField(body, 'channels')},` +
-          `"timestamp":${intField(body, 'timestamp')},"sequenceNumber":${seq}}`
-        session.chunks.push({ seq, json: Buffer.concat([lit('{"data":"'), body.subarray(from, body.indexOf(0x22, from)), lit(tail)]) })
+        // Parsed as any JSON (so the desktop client's `\u002B` escapes read as '+'), kept as its own JSON.
+        const c = JSON.parse((await readBody(req)).toString()) as { data: string, sampleRate: number, channels: number, timestamp: number, sequenceNumber: number }
+        const chunkJson = JSON.stringify({ data: c.data, sampleRate: c.sampleRate, channels: c.channels, timestamp: c.timestamp, sequenceNumber: c.sequenceNumber })
+        session.chunks.push({ seq: c.sequenceNumber, json: Buffer.from(chunkJson, 'latin1') })
         if (session.chunks.length > RING) session.chunks.shift()
         return json(res, 200, { success: true, buffered: true })
       }

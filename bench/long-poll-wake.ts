@@ -18,7 +18,7 @@ const here = fileURLToPath(new URL('.', import.meta.url))
 // The rounds come faster than a real client polls: lift the per-receiver budgets for this measurement.
 process.env.RATE_LIMIT_POLLS_PER_SECOND = '10000'
 process.env.RATE_LIMIT_AUDIO_PER_SECOND = '10000'
-const server = await spawnServer(join(here, '..', 'src', 'server.js'), token)
+const server = await spawnServer(join(here, '..', 'server.js'), token)
 const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
 const api = `${server.url}/api/share/123456`
 const data = Buffer.from(new Float32Array(4410 * 2).buffer).toString('base64') // 0.1 s stereo

@@ -2,8 +2,10 @@
  * npm run bench -- <s1|s2|s3|ramp|push|push-ramp> [--duration S] [--url URL] [--token T] [--server-pid PID]
  *                  [--ceiling | --compare-ceiling] [--fast-poll | --audio-poll-ms N] [--levels 1,2,4] [--out DIR]
  *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N] [--client-json]
- *                  [--codec pcm|opus|both] [--opus-listeners N] [--opus-bitrate K]
+ *                  [--codec pcm|opus|both] [--opus-listeners N] [--opus-bitrate K] [--cpu-prof DIR]
  *
+ * --cpu-prof DIR: every spawned server (ours and the ceiling) writes a V8 CPU profile into DIR when it stops;
+ * `node dist/bench/profile-top.js FILE` prints where its time went.
  * --client-json: sharers write audio bodies as the desktop client's System.Text.Json does ('+' as \u002B).
  * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
  * push-ramp: raises WebSocket listeners per session over --levels (each level --duration s, 8 by default)
@@ -68,6 +70,7 @@ const { values, positionals } = parseArgs({
     codec: { type: 'string' },
     'opus-listeners': { type: 'string' },
     'opus-bitrate': { type: 'string' },
+    'cpu-prof': { type: 'string' },
     out: { type: 'string', default: join(process.cwd(), 'bench', 'results') }
   }
 })
@@ -88,13 +91,8 @@ if (PUSH.has(scenario) && (values.ceiling || values['compare-ceiling'])) {
   process.exit(2)
 }
 const audioPollMs = Number(values['audio-poll-ms'] ?? (values['fast-poll'] ? 100 : 400))
-// --client-json: audio bodies as the desktop client's System.Text.Json writes them ('+' as \u002B). The
-// ceiling relays the raw bytes, so its receivers would read escaped base64: it is not comparable there.
+// --client-json: audio bodies as the desktop client's System.Text.Json writes them ('+' as \u002B).
 const bodyEncoding = values['client-json'] ? 'system-text-json' : 'plain'
-if (values['client-json'] && (values.ceiling || values['compare-ceiling'])) {
-  console.error('--client-json runs against the server only: the ceiling relays the escaped bytes as they came')
-  process.exit(2)
-}
 const clusterSize = values.cluster === undefined ? 0 : Number(values.cluster)
 if (values.cluster !== undefined && (!Number.isInteger(clusterSize) || clusterSize < 1 || clusterSize > 16)) {
   console.error('--cluster takes the number of instances, 1 to 16')
@@ -187,13 +185,19 @@ async function runCluster (): Promise<Run> {
   }
 }
 
+/** --cpu-prof DIR: each spawned server writes a V8 CPU profile there when it stops (see bench/profile-top.ts). */
+function profileArgs (target: Target): string[] {
+  const dir = values['cpu-prof']
+  return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${scenario}-${target}-${Date.now()}.cpuprofile`]
+}
+
 async function runTarget (target: Target, variant: Variant = variants[0]!): Promise<Run> {
   if (target === 'cluster') return runCluster()
   let url = values.url
   let pid = values['server-pid'] ? Number(values['server-pid']) : undefined
   let stop = async (): Promise<void> => {}
   if (target !== 'url') {
-    const s = await spawnServer(scripts[target as 'ceiling' | 'server'], values.token)
+    const s = await spawnServer(scripts[target as 'ceiling' | 'server'], values.token, undefined, {}, profileArgs(target))
     ;({ url, pid, stop } = s)
   }
   const base = scenarioBase(url as string, pid, variant)

@@ -5,15 +5,15 @@ import { runScenario } from '../bench/scenario.js'
 import { build } from './helper.js'
 
 // Keeps the load generator honest: a few seconds of s1 against the in-process ceiling server must
-// deliver every chunk intact, with no errors; and the real server does the same with the desktop
+// deliver every chunk intact (with either kind of audio JSON), with no errors; and the real server does the same with the desktop
 // client's own JSON (System.Text.Json's '+' escapes), relaying every chunk as canonical base64.
-t.test('s1 for 3 s against the ceiling server: no loss, no errors', async (t) => {
+for (const bodyEncoding of ['plain', 'system-text-json'] as const) t.test(`s1 for 3 s against the ceiling server, ${bodyEncoding} audio bodies: no loss, no errors`, async (t) => {
   const server = createCeilingServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.closeAllConnections(); server.close() })
   const { port } = server.address() as AddressInfo
 
-  const r = await runScenario({ scenario: 's1', url: `http://127.0.0.1:${port}`, token: 'smoke', sessions: 10, receiversPerSession: 1, durationS: 3 })
+  const r = await runScenario({ scenario: 's1', url: `http://127.0.0.1:${port}`, token: 'smoke', sessions: 10, receiversPerSession: 1, durationS: 3, bodyEncoding })
 
   t.equal(r.summary.errors, 0, 'no HTTP errors and no corrupt chunks')
   t.equal(r.receivers.lost, 0, 'no chunk lost')

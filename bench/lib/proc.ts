@@ -70,11 +70,13 @@ export interface SpawnedServer {
  * Starts `node <script>` on a free port with the production settings (plus `env`) and waits for
  * GET /health = 200. Statistics are on as in production (STATS=off in the environment turns them off), in
  * a SQLite file of a temporary folder unless STATS_DB says where, removed when the server stops.
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof`).
  */
-export async function spawnServer (script: string, token: string, timeoutMs = 20_000, env: Record<string, string> = {}): Promise<SpawnedServer> {
+export async function spawnServer (script: string, token: string, timeoutMs = 20_000, env: Record<string, string> = {},
+  nodeArgs: readonly string[] = []): Promise<SpawnedServer> {
   const port = await freePort()
   const statsDir = process.env.STATS_DB === undefined ? mkdtempSync(join(tmpdir(), 'music-share-bench-')) : undefined
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BEARER_TOKEN: token, LOG_LEVEL: 'warn', NODE_ENV: 'production',
       ...(statsDir === undefined ? {} : { STATS_DB: join(statsDir, 'stats.db') }),
       // The ramp starts 50 fresh sessions per level from this one address: the abuse limit on starts is not what is measured.
