@@ -1,16 +1,13 @@
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 
 /**
- * Sends JSON that was serialised ahead of time (once per update, not once per poll). Pieces are written
- * one after the other without being copied into one Buffer. The route's response schema still documents
- * the body; Fastify sends Buffers and streams as they are.
+ * Sends JSON that was serialised ahead of time (once per update, not once per poll), as one Buffer: the
+ * headers and the body go out in one write. The route's response schema still documents the body;
+ * Fastify sends Buffers as they are.
  */
-export function sendSerialisedJson (reply: { type: FastifyReply['type'] }, json: Buffer | readonly Buffer[]): FastifyReply {
-  const r = (reply as FastifyReply).type('application/json; charset=utf-8')
-  if (Buffer.isBuffer(json)) return r.send(json)
-  const length = json.reduce((sum, part) => sum + part.length, 0)
-  return r.header('content-length', length).send(Readable.from(json, { objectMode: false }))
+export function sendSerialisedJson (reply: { type: FastifyReply['type'] }, json: Buffer): FastifyReply {
+  return (reply as FastifyReply).type('application/json; charset=utf-8').send(json)
 }
 
 /** 204 No Content, with no body. */

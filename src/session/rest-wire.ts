@@ -3,12 +3,13 @@ import type { BufferedChunk } from './audio-ring.js'
 import { encodeFloat32Base64 } from './pcm-codec.js'
 
 /**
- * The REST wire form of buffered data, serialised once when it arrives so that polls only copy bytes.
- * Field order and names are the desktop client's (CLIENT.md).
+ * The REST wire form of buffered data, serialised once when it arrives so that polls only write bytes.
+ * Each chunk is kept as a whole poll answer holding it alone, `[{…}]`: most polls return exactly one
+ * chunk and send that Buffer as it is; field order and names are the desktop client's (CLIENT.md).
  */
 export function audioChunkJson (base64: string, format: AudioFormat, timestamp: number, sequenceNumber: number): Buffer {
-  const head = '{"data":"'
-  const tail = `","sampleRate":${format.sampleRate},"channels":${format.channels},"timestamp":${timestamp},"sequenceNumber":${sequenceNumber}}`
+  const head = '[{"data":"'
+  const tail = `","sampleRate":${format.sampleRate},"channels":${format.channels},"timestamp":${timestamp},"sequenceNumber":${sequenceNumber}}]`
   const out = Buffer.allocUnsafe(head.length + base64.length + tail.length)
   let at = out.write(head, 0, 'latin1')
   at += out.write(base64, at, 'latin1')
@@ -16,25 +17,26 @@ export function audioChunkJson (base64: string, format: AudioFormat, timestamp: 
   return out
 }
 
-/** A buffered chunk's REST JSON, built from its samples (for chunks whose JSON the ring let go). */
+/** A buffered chunk's one-chunk answer, built from its samples (for chunks whose JSON the ring let go). */
 export function restChunkJson (chunk: BufferedChunk, samples: Float32Array): Buffer {
   return audioChunkJson(encodeFloat32Base64(samples), chunk.format, chunk.timestamp, chunk.sequenceNumber)
 }
 
-const OPEN = Buffer.from('[')
 const COMMA = Buffer.from(',')
-const CLOSE = Buffer.from(']')
 
 /**
- * A JSON array of already-serialised chunks, as the pieces to write in order: the chunks' own Buffers
- * between brackets and commas, never copied into one (a poll answer is up to 2.4 MB, hundreds a second).
+ * One answer from one-chunk answers (`[{…}]` each): a single one is returned as it is, never copied (a
+ * poll answer is sent hundreds of times a second); several are joined into one array, one copy.
  */
-export function audioChunksArray (chunks: readonly Buffer[]): Buffer[] {
-  const parts: Buffer[] = [OPEN]
-  chunks.forEach((json, i) => {
+export function joinChunkAnswers (answers: readonly Buffer[]): Buffer {
+  if (answers.length === 1) return answers[0]!
+  if (answers.length === 0) return Buffer.from('[]')
+  const parts: Buffer[] = []
+  answers.forEach((answer, i) => {
+    const last = i === answers.length - 1
     if (i > 0) parts.push(COMMA)
-    parts.push(json)
+    // The first keeps its '[', the last its ']'; in between, the bare objects.
+    parts.push(answer.subarray(i === 0 ? 0 : 1, last ? answer.length : answer.length - 1))
   })
-  parts.push(CLOSE)
-  return parts
+  return Buffer.concat(parts)
 }

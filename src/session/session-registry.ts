@@ -4,7 +4,7 @@ import type { AudioFormat } from './audio-format.js'
 import type { BufferedChunk } from './audio-ring.js'
 import { decodeFloat32Base64 } from './pcm-codec.js'
 import { ShareSession, type RestoredState, type SessionLimits, type SongMetadata, type StoredMetadata } from './session.js'
-import { audioChunkJson, audioChunksArray, restChunkJson } from './rest-wire.js'
+import { audioChunkJson, joinChunkAnswers, restChunkJson } from './rest-wire.js'
 import type { SharerBinding } from './sharer-binding.js'
 import { ChatRefused, type ChatEntry, type ChatMessage, type ChatPage, type ChatRefusal, type ChatSender } from '../chat/chat-log.js'
 import type { SongEntry } from '../history/song-history.js'
@@ -360,10 +360,10 @@ export class SessionRegistry {
     return this.#poll(id, since, listenerKey, now).chunks
   }
 
-  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since` (in pieces), or undefined for none. */
-  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer[] | undefined {
+  /** The REST answer to an audio poll: a JSON array of the chunks newer than `since`, or undefined for none. */
+  pollAudioJson (id: string, since: number, listenerKey: string, now: number): Buffer | undefined {
     const { session, chunks } = this.#poll(id, since, listenerKey, now)
-    return chunks.length === 0 ? undefined : audioChunksArray(chunks.map((c) => session.audio.jsonOf(c, restChunkJson)))
+    return chunks.length === 0 ? undefined : joinChunkAnswers(chunks.map((c) => session.audio.jsonOf(c, restChunkJson)))
   }
 
   #poll (id: string, since: number, listenerKey: string, now: number) {

@@ -1,15 +1,16 @@
 import t from 'tap'
 import { encodeFloat32Base64 } from '../../src/session/pcm-codec.js'
-import { audioChunkJson, audioChunksArray } from '../../src/session/rest-wire.js'
+import { audioChunkJson, joinChunkAnswers } from '../../src/session/rest-wire.js'
 import { STEREO_44K, sine } from '../fixtures/audio.js'
 
-t.test('audioChunkJson is the client\'s chunk object, fields in order', async (t) => {
+t.test('audioChunkJson is a one-chunk answer: the client\'s chunk object, fields in order, in an array', async (t) => {
   const data = encodeFloat32Base64(sine(441, STEREO_44K))
   const json = audioChunkJson(data, STEREO_44K, 1_700_000_000_123, 42)
   t.ok(Buffer.isBuffer(json))
   const text = json.toString('utf8')
-  t.equal(text, `{"data":"${data}","sampleRate":44100,"channels":2,"timestamp":1700000000123,"sequenceNumber":42}`)
-  const parsed = JSON.parse(text) as Record<string, unknown>
+  t.equal(text, `[{"data":"${data}","sampleRate":44100,"channels":2,"timestamp":1700000000123,"sequenceNumber":42}]`)
+  const [parsed] = JSON.parse(text) as Array<Record<string, unknown>>
+  if (parsed === undefined) throw new Error('no chunk')
   t.same(Object.keys(parsed), ['data', 'sampleRate', 'channels', 'timestamp', 'sequenceNumber'])
   t.equal(parsed.data, data, 'the base64 is byte-identical')
   t.equal(json.byteLength, Buffer.byteLength(text), 'no slack bytes at the end of the buffer')
@@ -17,23 +18,22 @@ t.test('audioChunkJson is the client\'s chunk object, fields in order', async (t
 
 t.test('audioChunkJson with edge values', async (t) => {
   const json = audioChunkJson('AAAAAA==', { sampleRate: 8000, channels: 1 }, 0, 2 ** 31 - 1)
-  t.same(JSON.parse(json.toString()), { data: 'AAAAAA==', sampleRate: 8000, channels: 1, timestamp: 0, sequenceNumber: 2147483647 })
+  t.same(JSON.parse(json.toString()), [{ data: 'AAAAAA==', sampleRate: 8000, channels: 1, timestamp: 0, sequenceNumber: 2147483647 }])
   const data = 'ab+/'.repeat(1000)
-  t.equal(JSON.parse(audioChunkJson(data, STEREO_44K, 1, 0).toString()).data, data, '"+" and "/" need no escaping')
+  t.equal(JSON.parse(audioChunkJson(data, STEREO_44K, 1, 0).toString())[0].data, data, '"+" and "/" need no escaping')
 })
 
-t.test('audioChunksArray joins already-serialised chunks without copying them', async (t) => {
+t.test('joinChunkAnswers: one answer is sent as it is, several become one array', async (t) => {
   const b = (text: string): Buffer => Buffer.from(text)
-  const joined = (parts: Buffer[]) => Buffer.concat(parts)
-  t.equal(joined(audioChunksArray([])).toString(), '[]')
-  t.equal(joined(audioChunksArray([b('{"a":1}')])).toString(), '[{"a":1}]')
-  t.equal(joined(audioChunksArray([b('{"a":1}'), b('{"b":2}'), b('{"c":3}')])).toString(), '[{"a":1},{"b":2},{"c":3}]')
+  t.equal(joinChunkAnswers([]).toString(), '[]')
+  const one = b('[{"a":1}]')
+  t.equal(joinChunkAnswers([one]), one, 'the one chunk\'s own Buffer, not a copy')
+  t.equal(joinChunkAnswers([b('[{"a":1}]'), b('[{"b":2}]')]).toString(), '[{"a":1},{"b":2}]')
+  t.equal(joinChunkAnswers([b('[{"a":1}]'), b('[{"b":2}]'), b('[{"c":3}]')]).toString(), '[{"a":1},{"b":2},{"c":3}]')
   const chunks = [0, 1, 2].map((seq) => audioChunkJson(encodeFloat32Base64(sine(10, STEREO_44K, seq * 10)), STEREO_44K, 1000 + seq, seq))
-  const parts = audioChunksArray(chunks)
-  t.ok(chunks.every((c) => parts.includes(c)), 'the chunks\' own Buffers are the pieces')
-  const out = joined(parts)
+  const out = joinChunkAnswers(chunks)
   const parsed = JSON.parse(out.toString()) as Array<{ sequenceNumber: number, timestamp: number }>
   t.same(parsed.map((c) => c.sequenceNumber), [0, 1, 2])
   t.same(parsed.map((c) => c.timestamp), [1000, 1001, 1002])
-  t.equal(out.byteLength, chunks.reduce((n, c) => n + c.byteLength, 0) + 2 + 2, 'brackets and commas only')
+  t.equal(out.byteLength, chunks.reduce((n, c) => n + c.byteLength, 0) - 2, 'the inner brackets become commas')
 })

@@ -383,8 +383,8 @@ t.test('receiveAudio', async (t) => {
     const up = upload(0)
     t.same(reg.receiveAudio('123456', up, MAX_AUDIO_BYTES, 50), { buffered: true })
     const body = reg.pollAudioJson('123456', -1, 'r', 60)
-    t.same(JSON.parse(Buffer.concat(body!).toString()), [{ data: up.data, sampleRate: 44100, channels: 2, timestamp: up.timestamp, sequenceNumber: 0 }])
-    t.equal(Buffer.concat(body!).toString(), `[{"data":"${up.data}","sampleRate":44100,"channels":2,"timestamp":${up.timestamp},"sequenceNumber":0}]`,
+    t.same(JSON.parse(body!.toString()), [{ data: up.data, sampleRate: 44100, channels: 2, timestamp: up.timestamp, sequenceNumber: 0 }])
+    t.equal(body!.toString(), `[{"data":"${up.data}","sampleRate":44100,"channels":2,"timestamp":${up.timestamp},"sequenceNumber":0}]`,
       'exactly the client\'s fields, in its order')
     t.equal(reg.pollAudio('123456', -1, 'r', 60)[0]!.length, 44100)
   })
@@ -395,7 +395,7 @@ t.test('receiveAudio', async (t) => {
     reg.receiveAudio('123456', { ...upload(0, 100, MONO_48K), timestamp: undefined }, MAX_AUDIO_BYTES, 4242)
     const [c] = reg.pollAudio('123456', -1, 'r', 4300)
     t.equal(c!.timestamp, 4242)
-    t.match(JSON.parse(Buffer.concat(reg.pollAudioJson('123456', -1, 'r', 4300)!).toString()), [{ timestamp: 4242 }])
+    t.match(JSON.parse(reg.pollAudioJson('123456', -1, 'r', 4300)!.toString()), [{ timestamp: 4242 }])
   })
 
   t.test('a duplicate returns buffered:false and is not stored twice', async (t) => {
@@ -447,7 +447,7 @@ t.test('receiveAudio', async (t) => {
     t.match(log.calls.at(-1), { level: 'info', msg: /format changed/, obj: { sessionId: '123456', sampleRate: 48000, channels: 1 } })
     const chunks = reg.pollAudio('123456', -1, 'r', 1100)
     t.same(seqs(chunks), [2])
-    t.match(JSON.parse(Buffer.concat(reg.pollAudioJson('123456', -1, 'r', 1100)!).toString()), [{ sampleRate: 48000, channels: 1, sequenceNumber: 2 }])
+    t.match(JSON.parse(reg.pollAudioJson('123456', -1, 'r', 1100)!.toString()), [{ sampleRate: 48000, channels: 1, sequenceNumber: 2 }])
   })
 })
 
@@ -477,7 +477,7 @@ t.test('pollAudioJson: the REST body, byte-identical data for receivers near liv
   t.equal(reg.pollAudioJson('123456', 24, 'r', 13_000), undefined, 'caught up: no body')
   const check = (since: number, expected: number[], note = ''): void => {
     const body = reg.pollAudioJson('123456', since, 'r', 13_000)
-    const parsed = JSON.parse(Buffer.concat(body!).toString()) as Array<{ data: string, sequenceNumber: number }>
+    const parsed = JSON.parse(body!.toString()) as Array<{ data: string, sequenceNumber: number }>
     t.same(parsed.map((c) => c.sequenceNumber), expected, `since=${since} ${note}`)
     t.ok(parsed.every((c) => c.data === sent.get(c.sequenceNumber)), `since=${since}: every data string is the one the sharer sent`)
   }

@@ -3,7 +3,7 @@ import { SessionRegistry, type SessionSnapshot } from '../../src/session/session
 import type { ShareSession } from '../../src/session/session.js'
 import { CLIENT_FRAMES, MAX_AUDIO_BYTES, MONO_48K, REGISTRY_OPTIONS, RecordingLog, metadata, upload } from '../fixtures/audio.js'
 
-const joined = (parts: Buffer[] | undefined) => parts === undefined ? undefined : Buffer.concat(parts).toString()
+const joined = (answer: Buffer | undefined) => answer?.toString()
 
 const T0 = 1_700_000_000_000
 
