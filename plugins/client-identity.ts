@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 
 const MAX_CLIENT_ID = 128
@@ -35,5 +35,5 @@ export function isClientIdKey (key: string): boolean {
 }
 
 function digest (value: string): string {
-  return createHash('sha1').update(value).digest('base64url').slice(0, 16)
+  return hash('sha1', value, 'base64url').slice(0, 16)
 }

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import { stripBearerScheme } from '../config.js'
 
 export type BearerCheck = 'ok' | 'missing' | 'empty' | 'mismatch'
@@ -26,5 +26,5 @@ export class BearerVerifier {
 }
 
 function sha256 (value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest()
+  return hash('sha256', value, 'buffer')
 }

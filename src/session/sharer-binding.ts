@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /** Who may change a session: the holder of its sharer key, or (depending on the mode) the address that started it. */
 export interface SharerBinding {
@@ -24,7 +24,7 @@ export function newSharerKey (address: string): { key: string, binding: SharerBi
 }
 
 export function hashKey (key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest()
+  return hash('sha256', key, 'buffer')
 }
 
 /** Decides whether a write may change the session bound to `binding`. A session without one (restored from an older snapshot) is open. */
