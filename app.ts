@@ -20,7 +20,6 @@ import openapi from './plugins/openapi.js'
 import push from './plugins/push.js'
 import opus from './plugins/opus.js'
 import healthChecks from './plugins/health-checks.js'
-import redisSnapshot from './plugins/redis-snapshot.js'
 import stats from './plugins/stats.js'
 import recordings from './plugins/recordings.js'
 import type { OpenSegmentFile } from './src/recording/segment-writer.js'
@@ -119,7 +118,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   await app.register(sharerGuard)
   await app.register(healthChecks)
   // Optional: without REDIS_URL the plugin is not registered at all and nothing connects to Redis.
-  if (config.redisUrl !== undefined) await app.register(redisSnapshot)
+  // Loaded only when used: its Redis client library is ~10 MB of memory a single instance never needs.
+  if (config.redisUrl !== undefined) await app.register(import('./plugins/redis-snapshot.js'))
   await app.register(push)
   // After push and the Redis snapshot: it reads their figures at scrape time.
   await app.register(metrics)

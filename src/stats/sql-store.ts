@@ -77,13 +77,13 @@ export class SqlStatsStore implements StatsStore {
   #opened = false
 
   /** `connect` makes the driver; it is called again after a failed open (the database was down). */
-  constructor (kind: 'sqlite' | 'postgres', readonly connect: () => SqlDriver) {
+  constructor (kind: 'sqlite' | 'postgres', readonly connect: () => SqlDriver | Promise<SqlDriver>) {
     this.kind = kind
   }
 
   async open (): Promise<void> {
     if (this.#opened) return
-    this.#driver ??= this.connect()
+    this.#driver ??= await this.connect()
     try {
       await migrate(this.#driver)
       this.#opened = true

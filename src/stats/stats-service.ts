@@ -2,8 +2,6 @@ import { DomainError } from '../errors.js'
 import type { StatsConfig } from '../config.js'
 import { SessionStats } from './session-stats.js'
 import { SqlStatsStore } from './sql-store.js'
-import { SqliteDriver } from './sqlite-driver.js'
-import { PostgresDriver } from './postgres-driver.js'
 import type { Period, SessionPage, SongOrder, SongRow, StatsStore, Summary } from './store.js'
 import { WriteBehind, type WriteBehindLog, type WriteBehindStatus } from './write-behind.js'
 
@@ -28,12 +26,15 @@ export interface StatsRecorderStatus extends WriteBehindStatus {
 
 const LOST_SWEEP_INTERVAL_MS = 60_000
 
-/** SQLite at `sqlitePath`, or PostgreSQL when `databaseUrl` is set. Nothing connects until `open`. */
+/**
+ * SQLite at `sqlitePath`, or PostgreSQL when `databaseUrl` is set. Nothing connects until `open`, and only
+ * the driver in use is loaded (the other would cost the process memory for nothing).
+ */
 export function createStatsStore (config: Pick<StatsConfig, 'sqlitePath' | 'databaseUrl'>): StatsStore {
   const url = config.databaseUrl
   return url === undefined
-    ? new SqlStatsStore('sqlite', () => new SqliteDriver(config.sqlitePath))
-    : new SqlStatsStore('postgres', () => new PostgresDriver(url))
+    ? new SqlStatsStore('sqlite', async () => new (await import('./sqlite-driver.js')).SqliteDriver(config.sqlitePath))
+    : new SqlStatsStore('postgres', async () => new (await import('./postgres-driver.js')).PostgresDriver(url))
 }
 
 /**

@@ -29,7 +29,7 @@ storeSuite(t, 'sqlite', makeStore)
 t.test('sqlite: the file is in WAL mode', async (t) => {
   const store = await makeStore(t)
   await store.open()
-  const driver = store.connect()
+  const driver = await store.connect()
   t.teardown(() => driver.close())
   t.same(await driver.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }])
 })
