@@ -20,12 +20,12 @@ const SWEEP_INTERVAL_MS = 1_000
 export const opusWaitKey = (sessionId: string) => `${sessionId}/opus`
 
 /**
- * Opus delivery: one encoder per session that something listens to in Opus, in an encoder thread of its
+ * Opus delivery: one encoder per session that something listens to in Opus, in encoder threads of their
  * own (src/opus). Stops every encoder and the thread when the server closes.
  */
 const opus: FastifyPluginAsync = async (app) => {
   const log = app.log.child({ plugin: 'opus' })
-  const pool = new EncoderPool(log)
+  const pool = new EncoderPool(log, app.config.opus.encoderThreads)
   const hub = new OpusHub(app.sessions, pool, { ...app.config.opus, pollLeaseMs: POLL_LEASE_MS }, log)
   app.decorate('opus', hub)
 

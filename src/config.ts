@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { WRITE_GUARD_MODES, type WriteGuardMode } from './session/sharer-binding.js'
@@ -62,6 +62,7 @@ export const EnvSchema = Type.Object({
   OPUS_BITRATE_TIERS: Type.String({ default: '32,64,128,192', pattern: '^[0-9]{1,3}(,[0-9]{1,3}){0,7}$', description: 'Opus bitrates (kbit/s, 6..510, comma-separated) a WebSocket listener adapts between; each encoded only while someone takes it' }),
   OPUS_ABR_UP_AFTER_SECONDS: Num(10, 0.1, 3600, 'adaptive bitrate: a clean send queue this long before a listener steps one tier up (doubles after a step up that had to be taken back)'),
   OPUS_COMPLEXITY: Int(7, 0, 10, 'libopus complexity: 7 keeps its signal analysis at ~1 % of a core per encoded session; 10 costs ~30 % more'),
+  OPUS_ENCODER_THREADS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'threads that encode Opus (each starts with its first encoder); default: the cores available, at most 4' })),
   RECORDINGS_DIR: Type.Optional(Type.String({ minLength: 1, description: 'turns recording on: sessions are recorded (Ogg/Opus) to this folder, shared by every instance of a cluster' })),
   RECORDING_DEFAULT: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on', description: 'whether a session whose sharer said nothing is recorded (the desktop client says nothing)' }),
   RECORDING_BITRATE_KBPS: Type.Optional(Type.Integer({ minimum: 6, maximum: 510, description: 'Opus bitrate of recordings; OPUS_BITRATE_KBPS when unset (then no second encoder)' })),
@@ -149,6 +150,8 @@ export interface AppConfig {
     complexity: number
     /** Adaptive bitrate: clean this long before a step up. */
     upAfterMs: number
+    /** Encoder threads the sessions' encoders are spread over. */
+    encoderThreads: number
   }
   /** Undefined without RECORDINGS_DIR: nothing is recorded. */
   recordings: {
@@ -323,7 +326,8 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
       defaultKbps: e.OPUS_BITRATE_KBPS,
       tiersKbps: opusTiers,
       complexity: e.OPUS_COMPLEXITY,
-      upAfterMs: Math.round(e.OPUS_ABR_UP_AFTER_SECONDS * 1000)
+      upAfterMs: Math.round(e.OPUS_ABR_UP_AFTER_SECONDS * 1000),
+      encoderThreads: e.OPUS_ENCODER_THREADS ?? Math.min(4, availableParallelism())
     },
     recordings: e.RECORDINGS_DIR === undefined
       ? undefined

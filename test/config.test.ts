@@ -159,3 +159,11 @@ t.test('recording settings: off without RECORDINGS_DIR; defaults; the bitrate fo
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', RECORDING_BITRATE_KBPS: '600' }), /RECORDING_BITRATE_KBPS/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', RECORDINGS_MAX_GB: '0' }), /RECORDINGS_MAX_GB/)
 })
+
+t.test('OPUS_ENCODER_THREADS: the cores available up to 4 by default; 1 to 64 when set', async (t) => {
+  const { availableParallelism } = await import('node:os')
+  t.equal(loadConfig({ BEARER_TOKEN: 'x' }).opus.encoderThreads, Math.min(4, availableParallelism()))
+  t.equal(loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: '3' }).opus.encoderThreads, 3)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: '0' }), /OPUS_ENCODER_THREADS/)
+  t.throws(() => loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: 'two' }), /OPUS_ENCODER_THREADS/)
+})

@@ -46,3 +46,29 @@ t.test('the encoder thread encodes each session apart; a bad feed fails only its
   pool.stop(a)
   t.equal(pool.open, 0, 'feeding a failed encoder is ignored; a stopped one is gone')
 })
+
+t.test('encoders spread over the threads, each to the one running the fewest', async (t) => {
+  const pool = new EncoderPool(new RecordingLog() as never, 2)
+  t.teardown(() => pool.close())
+  t.equal(pool.runningThreads, 0, 'no thread before the first encoder')
+  const clients = [client(), client(), client()]
+  const epochs = clients.map((c) => pool.start({ bitrateKbps: 64, complexity: 5 }, c.c))
+  t.equal(pool.runningThreads, 2, 'the second encoder started the second thread')
+  epochs.forEach((epoch, i) => {
+    pool.feed(epoch, { sequenceNumber: 7, timestamp: i, receivedAt: i, sampleRate: 48000, channels: 1, samples: sineChunk(48000, 1, 24000, 0) })
+  })
+  await until('every encoder answers', () => clients.every((c) => c.got.length === 1))
+  t.same(clients.map((c) => c.got[0]), clients.map(() => ({ sequenceNumber: 7, packets: 24 })), 'each encoded its own chunk')
+  t.ok(clients.every((c) => c.shape() !== undefined), 'each was told its stream\'s shape')
+  pool.stop(epochs[0]!)
+  pool.stop(epochs[2]!)
+  t.equal(pool.open, 1)
+  await pool.close()
+  t.equal(pool.runningThreads, 0, 'close stops every thread')
+  t.equal(pool.open, 0)
+})
+
+t.test('a pool needs a whole number of threads, at least one', async (t) => {
+  t.throws(() => new EncoderPool(new RecordingLog() as never, 0), RangeError)
+  t.throws(() => new EncoderPool(new RecordingLog() as never, 1.5), RangeError)
+})
