@@ -75,6 +75,8 @@ export class SqlStatsStore implements StatsStore {
   readonly kind: 'sqlite' | 'postgres'
   #driver: SqlDriver | undefined
   #opened = false
+  /** The open under way: callers that overlap share it instead of making a driver each. */
+  #opening: Promise<void> | undefined
 
   /** `connect` makes the driver; it is called again after a failed open (the database was down). */
   constructor (kind: 'sqlite' | 'postgres', readonly connect: () => SqlDriver | Promise<SqlDriver>) {
@@ -83,16 +85,20 @@ export class SqlStatsStore implements StatsStore {
 
   async open (): Promise<void> {
     if (this.#opened) return
-    this.#driver ??= await this.connect()
+    this.#opening ??= this.#connectAndMigrate().finally(() => { this.#opening = undefined })
+    return this.#opening
+  }
+
+  async #connectAndMigrate (): Promise<void> {
+    const driver = await this.connect()
     try {
-      await migrate(this.#driver)
-      this.#opened = true
+      await migrate(driver)
     } catch (err) {
-      const driver = this.#driver
-      this.#driver = undefined
       await driver.close().catch(() => {})
       throw err
     }
+    this.#driver = driver
+    this.#opened = true
   }
 
   get #db (): SqlDriver {
@@ -128,6 +134,8 @@ export class SqlStatsStore implements StatsStore {
   }
 
   async close (): Promise<void> {
+    // An open under way finishes first, so that its driver is closed too rather than left behind.
+    await this.#opening?.catch(() => {})
     const driver = this.#driver
     this.#driver = undefined
     this.#opened = false

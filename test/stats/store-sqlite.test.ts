@@ -33,3 +33,27 @@ t.test('sqlite: the file is in WAL mode', async (t) => {
   t.teardown(() => driver.close())
   t.same(await driver.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }])
 })
+
+t.test('sqlite: opens that overlap share one driver; close waits for an open under way', async (t) => {
+  const path = join(dir, 'overlap', 'stats.db')
+  const made: SqliteDriver[] = []
+  const store = new SqlStatsStore('sqlite', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const driver = new SqliteDriver(path)
+    made.push(driver)
+    return driver
+  })
+  await Promise.all([store.open(), store.open(), store.summary('all', Date.now())])
+  t.equal(made.length, 1, 'one driver for three callers')
+  const reopening = new SqlStatsStore('sqlite', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const driver = new SqliteDriver(path)
+    made.push(driver)
+    return driver
+  })
+  const opening = reopening.open()
+  await reopening.close()
+  await opening
+  await t.rejects(made[1]!.all('SELECT 1'), 'the driver of the open that close waited for is closed too')
+  await store.close()
+})
