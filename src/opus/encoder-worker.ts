@@ -12,7 +12,9 @@ if (port === null) throw new Error('encoder-worker.ts runs as a worker thread')
 
 const encoders = new Map<number, Promise<OpusStreamEncoder | undefined>>()
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer)
+/** Reports a failed epoch and forgets it: the main thread forgets it too, and sends nothing more for it. */
 const failed = (epoch: number, err: unknown) => {
+  encoders.delete(epoch)
   post({ op: 'failed', epoch, message: err instanceof Error ? err.message : String(err) })
   return undefined
 }
@@ -54,7 +56,6 @@ function handle (message: ToWorker): void {
       return encoder
     } catch (err) {
       encoder.close()
-      encoders.set(epoch, Promise.resolve(undefined))
       return failed(epoch, err)
     }
   }))
