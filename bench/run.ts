@@ -4,8 +4,8 @@
  *                  [--sessions N] [--ws N] [--wav N] [--p99-limit MS] [--cluster N] [--client-json]
  *                  [--codec pcm|opus|both] [--opus-listeners N] [--opus-bitrate K] [--cpu-prof DIR]
  *
- * --cpu-prof DIR: every spawned server (ours and the ceiling) writes a V8 CPU profile into DIR when it stops;
- * `node dist/bench/profile-top.js FILE` prints where its time went.
+ * --cpu-prof DIR: every server this run spawns directly (ours and the ceiling; not --cluster's instances)
+ * writes V8 CPU profiles under DIR when it stops; `node dist/bench/profile-top.js FILE` prints where the time went.
  * --client-json: sharers write audio bodies as the desktop client's System.Text.Json does ('+' as \u002B).
  * push: sharers as in s1, plus --ws WebSocket receivers and --wav real-time stream.wav readers per session.
  * push-ramp: raises WebSocket listeners per session over --levels (each level --duration s, 8 by default)
@@ -185,10 +185,14 @@ async function runCluster (): Promise<Run> {
   }
 }
 
-/** --cpu-prof DIR: each spawned server writes a V8 CPU profile there when it stops (see bench/profile-top.ts). */
+/**
+ * --cpu-prof DIR: each spawned server writes V8 CPU profiles into DIR/<scenario>-<target>-<time>/ when it
+ * stops, one per thread (the encoder threads inherit the flag), named by Node with pid and thread id
+ * (see bench/profile-top.ts).
+ */
 function profileArgs (target: Target): string[] {
   const dir = values['cpu-prof']
-  return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${scenario}-${target}-${Date.now()}.cpuprofile`]
+  return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', join(dir, `${scenario}-${target}-${Date.now()}`)]
 }
 
 async function runTarget (target: Target, variant: Variant = variants[0]!): Promise<Run> {
