@@ -19,7 +19,8 @@ const corsPlugin: FastifyPluginAsync = async (app) => {
     origin: originMatcher(app.config.corsOrigins),
     methods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Client-Id', 'X-Sharer-Key'],
-    exposedHeaders: ['Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
+    // One string rather than a list: the plugin would join the list again for every response.
+    exposedHeaders: 'Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset',
     maxAge: 600,
     // A malformed preflight gets the ordinary CORS answer instead of the plugin's plain-text 400.
     strictPreflight: false
