@@ -30,7 +30,7 @@ export interface ScenarioOptions {
   wavPerSession?: number
   /** What the WebSocket listeners take: float32 PCM frames (default) or Opus frames (`?codec=opus`). */
   codec?: PushCodec
-  /** Opus listeners pin this tier (`&bitrate=K`) instead of adapting (the server's adaptive bitrate steps up after 10 s). */
+  /** Opus listeners pin this tier (`&bitrate=K`) instead of adapting (the server's adaptive bitrate otherwise moves between the lowest tier and the default). */
   opusBitrate?: number
   /** How sharers write their audio JSON (default plain, as JSON.stringify). */
   bodyEncoding?: BodyEncoding
@@ -72,7 +72,7 @@ export interface PushReport extends ChunkCounts {
 
 /** Opus encoding over the steady window, from the server's /metrics (null when it has no such counters). */
 export interface OpusEncodeReport {
-  /** musicshare_opus_encode_seconds_total: seconds spent encoding on the encoder thread. */
+  /** musicshare_opus_encode_seconds_total: seconds spent encoding on the encoder threads. */
   encodeSeconds: number
   /** encodeSeconds / window / sessions, in % of one core. */
   cpuPctPerSession: number

@@ -21,7 +21,7 @@ export const opusWaitKey = (sessionId: string) => `${sessionId}/opus`
 
 /**
  * Opus delivery: one encoder per session that something listens to in Opus, in encoder threads of their
- * own (src/opus). Stops every encoder and the thread when the server closes.
+ * own (src/opus). Stops every encoder and the threads when the server closes.
  */
 const opus: FastifyPluginAsync = async (app) => {
   const log = app.log.child({ plugin: 'opus' })
@@ -46,7 +46,7 @@ const opus: FastifyPluginAsync = async (app) => {
       new Counter({ name, help, registers, collect () { this.reset(); this.inc(read()) } })
     new Gauge({ name: 'musicshare_opus_encoders', help: 'Sessions with an Opus encoder running (something listens in Opus).', registers, collect () { this.set(hub.encoders) } })
     total('musicshare_opus_encoder_failures_total', 'Opus encoders that failed (their session\'s Opus listeners were let go; PCM went on).', () => hub.stats.encoderFailures)
-    total('musicshare_opus_encode_seconds_total', 'Time spent encoding Opus on the encoder thread (CPU-bound, so about its CPU time).', () => hub.stats.encodeSeconds)
+    total('musicshare_opus_encode_seconds_total', 'Time spent encoding Opus on the encoder threads (CPU-bound, so about their CPU time).', () => hub.stats.encodeSeconds)
     total('musicshare_opus_sent_bytes_total', 'Opus bytes written to listeners and pollers (frames, Ogg pages, JSON).', () => hub.stats.bytesSent)
     new Counter({
       name: 'musicshare_opus_tier_changes_total',

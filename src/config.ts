@@ -59,7 +59,7 @@ export const EnvSchema = Type.Object({
   PUSH_SEND_BUFFER_KB: Int(1024, 16, 1_048_576, 'bytes a push listener may have queued before frames are dropped for it'),
   PUSH_MAX_DROPPED_FRAMES: Int(40, 1, 1_000_000, 'audio frames dropped in a row before a slow push listener is disconnected'),
   OPUS_BITRATE_KBPS: Int(128, 6, 510, 'the Opus tier a listener starts at, and REST polls take (kbit/s; one of OPUS_BITRATE_TIERS)'),
-  OPUS_BITRATE_TIERS: Type.String({ default: '32,64,128,192', pattern: '^[0-9]{1,3}(,[0-9]{1,3}){0,7}$', description: 'Opus bitrates (kbit/s, 6..510, comma-separated) a WebSocket listener adapts between; each encoded only while someone takes it' }),
+  OPUS_BITRATE_TIERS: Type.String({ default: '32,64,128,192', pattern: '^[0-9]{1,3}(,[0-9]{1,3}){0,7}$', description: 'Opus bitrates (kbit/s, 6..510, comma-separated): a WebSocket listener adapts between the lowest and OPUS_BITRATE_KBPS and may pin any; each encoded only while someone takes it' }),
   OPUS_ABR_UP_AFTER_SECONDS: Num(10, 0.1, 3600, 'adaptive bitrate: a clean send queue this long before a listener steps one tier up (doubles after a step up that had to be taken back)'),
   OPUS_COMPLEXITY: Int(7, 0, 10, 'libopus complexity: 7 keeps its signal analysis at ~1 % of a core per encoded session; 10 costs ~30 % more'),
   OPUS_ENCODER_THREADS: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'threads that encode Opus (each starts with its first encoder); default: the cores available, at most 4' })),

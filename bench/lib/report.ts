@@ -29,7 +29,7 @@ export function formatScenario (r: ScenarioResult, target: string): string {
     ...(r.push === undefined ? [] : [formatPush('WebSocket', r.push.ws), formatPush('stream.wav', r.push.wav)]),
     ...(r.opus === null || r.opus.encodeSeconds === 0
       ? []
-      : [`Opus encoding (/metrics, steady window): ${r.opus.encodeSeconds} s on the encoder thread, ` +
+      : [`Opus encoding (/metrics, steady window): ${r.opus.encodeSeconds} s on the encoder threads, ` +
           `${r.opus.cpuPctPerSession} % of one core per session (${r.opus.encoders} encoders at the end)`]),
     `traffic (generator side, bodies): in ${mb(r.traffic.bytesInPerS)} MB/s, out ${mb(r.traffic.bytesOutPerS)} MB/s`,
     `server pid ${na(r.server.pid)}: CPU ${na(r.server.cpuPct)} % of one core, RSS ${na(r.server.rssMb)} MB (peak ${na(r.server.peakRssMb)} MB); ` +

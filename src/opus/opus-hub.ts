@@ -75,7 +75,7 @@ const streamKey = (sessionId: string, bitrateKbps: number) => `${sessionId}@${bi
 
 /**
  * Opus for every session something listens to in Opus: one encoder per session and bitrate tier (in the
- * encoder thread), started by the first listener or poll of that tier and stopped when the last one is
+ * encoder threads), started by the first listener or poll of that tier and stopped when the last one is
  * gone, so a tier nobody hears costs no encoding. The same packets go to every listener of a tier.
  * Every chunk carries the server time it arrived at, the same at every tier, for synchronized playback.
  */

@@ -17,8 +17,9 @@ export interface NewChunk {
   readonly timestamp: number
   readonly sequenceNumber: number
   /**
-   * `{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}` as sent to pollers, when the
-   * chunk arrived as that text; otherwise `jsonOf` builds it from the samples when first asked.
+   * `[{"data":…,"sampleRate":…,"channels":…,"timestamp":…,"sequenceNumber":…}]`, the poll answer holding this
+   * chunk alone (rest-wire.ts), when the chunk arrived as that text; otherwise `jsonOf` builds it from the
+   * samples when first asked.
    */
   readonly json?: Buffer | undefined
 }
