@@ -1,8 +1,8 @@
 /**
  * The ceiling: a minimal relay for Music Share traffic. Plain node:http, in memory, no validation, no auth,
- * no logging. Each audio body is JSON-parsed (any client's JSON, the desktop client's `\u002B` escapes
- * included) and the chunk's JSON built once when it is posted; GET responses are written as the stored
- * buffers. Our real server is judged against this one in the same run.
+ * no logging. Each body is JSON-parsed (any client's JSON, the desktop client's `\u002B` escapes included);
+ * a chunk's JSON is built once when it is posted and the metadata kept as it came; GET responses are
+ * written as the stored buffers. Our real server is judged against this one in the same run.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
@@ -15,6 +15,7 @@ interface Chunk { seq: number, json: Buffer }
 interface Session {
   startTime: number
   metadata: Buffer | undefined
+  song: { title: string, artist: string } | null
   chunks: Chunk[]
   listeners: Set<string>
 }
@@ -51,7 +52,7 @@ export function createCeilingServer (): Server {
       const { sessionId } = JSON.parse((await readBody(req)).toString()) as { sessionId: string }
       if (sessions.has(sessionId)) return json(res, 409, { success: false, error: 'Session ID already in use' })
       const startTime = Date.now()
-      sessions.set(sessionId, { startTime, metadata: undefined, chunks: [], listeners: new Set() })
+      sessions.set(sessionId, { startTime, metadata: undefined, song: null, chunks: [], listeners: new Set() })
       return json(res, 200, { success: true, sessionId, timestamp: startTime })
     }
     const slash = path.indexOf('/')
@@ -85,14 +86,19 @@ export function createCeilingServer (): Server {
         res.end(CLOSE)
         return
       }
-      case 'POST metadata':
-        session.metadata = await readBody(req)
+      case 'POST metadata': {
+        // Parsed as every body is (status answers with its title and artist), kept as the JSON it came as.
+        const body = await readBody(req)
+        const { title, artist } = JSON.parse(body.toString()) as { title: string, artist: string }
+        session.metadata = body
+        session.song = { title, artist }
         return json(res, 200, { success: true, listenersNotified: session.listeners.size })
+      }
       case 'GET metadata':
         if (session.metadata === undefined) return json(res, 404, { error: 'Session not found or no metadata available' })
         return void res.writeHead(200, { 'content-type': 'application/json', 'content-length': session.metadata.length }).end(session.metadata)
       case 'GET status': {
-        const m = session.metadata === undefined ? null : JSON.parse(session.metadata.toString()) as { title: string, artist: string }
+        const m = session.song
         return json(res, 200, {
           isActive: true,
           startTime: session.startTime,
