@@ -22,7 +22,7 @@ const FLUSH_S = 2
 
 const dir = mkdtempSync(join(tmpdir(), 'music-share-stats-cost-'))
 const silent = { info () {}, warn () {}, error () {} }
-const service = new StatsService(createStatsStore({ sqlitePath: join(dir, 'stats.db'), databaseUrl: values.postgres }),
+const service = new StatsService(await createStatsStore({ sqlitePath: join(dir, 'stats.db'), databaseUrl: values.postgres }),
   { flushIntervalMs: FLUSH_S * 1000, batchRows: 500, maxPendingRows: 20_000, secret: 'bench-secret-0123456789', lostAfterMs: 900_000 }, silent)
 await service.open()
 const recorder = service.recorder

@@ -25,7 +25,7 @@ const statsPlugin: FastifyPluginAsync = async (app) => {
   }
   const log = app.log.child({ plugin: 'stats' })
   const { sessionTimeoutMs } = app.config.sessions
-  const service = new StatsService(createStatsStore(config), {
+  const service = new StatsService(await createStatsStore(config), {
     flushIntervalMs: config.flushIntervalMs,
     batchRows: config.batchRows,
     maxPendingRows: config.maxPendingRows,

@@ -27,14 +27,18 @@ export interface StatsRecorderStatus extends WriteBehindStatus {
 const LOST_SWEEP_INTERVAL_MS = 60_000
 
 /**
- * SQLite at `sqlitePath`, or PostgreSQL when `databaseUrl` is set. Nothing connects until `open`, and only
- * the driver in use is loaded (the other would cost the process memory for nothing).
+ * SQLite at `sqlitePath`, or PostgreSQL when `databaseUrl` is set. Only the driver in use is loaded (the
+ * other would cost the process memory for nothing), here, so that a driver that cannot load (a broken
+ * install) fails the start rather than reading as a database that is down; nothing connects until `open`.
  */
-export function createStatsStore (config: Pick<StatsConfig, 'sqlitePath' | 'databaseUrl'>): StatsStore {
+export async function createStatsStore (config: Pick<StatsConfig, 'sqlitePath' | 'databaseUrl'>): Promise<StatsStore> {
   const url = config.databaseUrl
-  return url === undefined
-    ? new SqlStatsStore('sqlite', async () => new (await import('./sqlite-driver.js')).SqliteDriver(config.sqlitePath))
-    : new SqlStatsStore('postgres', async () => new (await import('./postgres-driver.js')).PostgresDriver(url))
+  if (url === undefined) {
+    const { SqliteDriver } = await import('./sqlite-driver.js')
+    return new SqlStatsStore('sqlite', () => new SqliteDriver(config.sqlitePath))
+  }
+  const { PostgresDriver } = await import('./postgres-driver.js')
+  return new SqlStatsStore('postgres', () => new PostgresDriver(url))
 }
 
 /**
