@@ -72,6 +72,11 @@ export function processLogger (target: LogTarget): FastifyServerOptions['logger'
   return { transport: { target: prettyPrinter, options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
 }
 
+/** Believes the X-Forwarded-For entries appended by the nearest `hops` proxies, and no earlier one. */
+function trustHops (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 /** Builds the whole server without listening: tests inject into it, server.ts listens. */
 export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
   // Whatever logger options a caller gives, the redaction of secrets stays.
@@ -82,7 +87,8 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
 
   const app = Fastify({
     ...logging,
-    trustProxy: config.trustProxy,
+    // A number of hops is believed from the nearest proxy back (Fastify's types lack the number form).
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Per-request lines would be thousands a second at the client's cadence; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
     // graceful-close answers requests that arrive while closing, in the uniform error format.

@@ -6,14 +6,6 @@ import { isPrivateAddress } from '../src/auth/private-address.js'
 import { BearerVerifier } from '../src/auth/bearer.js'
 import { Tag } from '../src/schemas/tags.js'
 
-/**
- * The address the nearest hop saw: the socket's own, or behind a proxy (TRUST_PROXY) the last address the
- * proxy appended to X-Forwarded-For. Never the first entry, which any client can write itself.
- */
-function addressSeenByNearestHop (ips: string[] | undefined, socketAddress: string | undefined): string {
-  return ips !== undefined && ips.length > 1 ? ips[1]! : socketAddress ?? ''
-}
-
 /** Prometheus text exposition of the app's registry; registered only when metrics are enabled. */
 const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
   const metrics = app.metrics
@@ -39,7 +31,8 @@ const metricsRoute: FastifyPluginAsyncTypebox = async (app) => {
     },
     onRequest: async (request) => {
       if (verifier === undefined) {
-        if (isPrivateAddress(addressSeenByNearestHop(request.ips, request.socket.remoteAddress))) return
+        // request.ip is the entry a trusted proxy appended (TRUST_PROXY), never one the client wrote itself.
+        if (isPrivateAddress(request.ip)) return
         throw new DomainError('FORBIDDEN', '/metrics answers loopback and private addresses only; set METRICS_TOKEN to scrape from elsewhere')
       }
       if (verifier.check(request.headers.authorization) === 'ok') return

@@ -40,7 +40,11 @@ export const EnvSchema = Type.Object({
   CHAT_SESSION_MESSAGES_PER_SECOND: Num(5, 0.01, 100_000, 'chat messages all listeners of a session may send per second together (burst: four seconds\' worth); the sharer is not counted'),
   LOG_LEVEL: Type.Union(LogLevel.anyOf, { default: 'info' }),
   CORS_ORIGINS: Type.String({ default: 'http://localhost:*,http://127.0.0.1:*', description: 'comma-separated origins; a trailing :* allows any port; * allows all' }),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'take the client address from X-Forwarded-For' }),
+  TRUST_PROXY: Type.String({
+    default: 'false',
+    pattern: '^(true|false|[0-9]{1,2}|[0-9A-Fa-f:.]+(/[0-9]{1,3})?( *, *[0-9A-Fa-f:.]+(/[0-9]{1,3})?)*)$',
+    description: 'behind reverse proxies, the client address is the X-Forwarded-For entry the trusted ones appended: true = one proxy (the nearest), N = a chain of N, or the proxies\' addresses/CIDRs (comma-separated); false = the socket address'
+  }),
   SESSION_WRITE_GUARD: Type.Union(WRITE_GUARD_MODES.map((m) => Type.Literal(m)), { default: 'key-or-address', description: 'who may change a session: its sharer key, or also the address that started it; off: anyone with the token' }),
   RATE_LIMIT_WINDOW_SECONDS: Int(5, 1, 3600, 'window the per-second budgets are counted over'),
   RATE_LIMIT_METADATA_PER_SECOND: Num(2, 0.1, 10_000, 'sharer metadata POSTs per session'),
@@ -110,7 +114,11 @@ export interface AppConfig {
   }
   logLevel: Static<typeof LogLevel>
   corsOrigins: string[]
-  trustProxy: boolean
+  /**
+   * Which X-Forwarded-For entries are believed: none (false), the last N (hops), or those appended by these
+   * proxy addresses. Never every entry: the first ones are whatever the client wrote.
+   */
+  trustProxy: false | number | string[]
   writeGuard: WriteGuardMode
   sessions: {
     maxSessions: number
@@ -225,6 +233,14 @@ function defaultInstanceId (): string {
  * Reads the configuration from an environment (pure apart from generating a token when none is set).
  * Throws one ConfigError naming every bad variable.
  */
+/** TRUST_PROXY as Fastify takes it: `true` is the nearest proxy alone (one hop), not every entry. */
+function trustedProxies (value: string): false | number | string[] {
+  if (value === 'false' || value === '0') return false
+  if (value === 'true') return 1
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  return value.split(',').map((a) => a.trim())
+}
+
 export function loadConfig (env: Record<string, string | undefined> = {}): AppConfig {
   const known = Object.fromEntries(
     Object.keys(EnvSchema.properties)
@@ -288,7 +304,7 @@ export function loadConfig (env: Record<string, string | undefined> = {}): AppCo
     },
     logLevel: e.LOG_LEVEL,
     corsOrigins: e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== ''),
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: trustedProxies(e.TRUST_PROXY),
     writeGuard: e.SESSION_WRITE_GUARD as WriteGuardMode,
     sessions: {
       maxSessions: e.MAX_SESSIONS,

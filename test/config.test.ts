@@ -19,7 +19,7 @@ t.test('values are converted from strings', async (t) => {
   t.equal(c.port, 8080)
   t.equal(c.sessions.maxSessions, 3)
   t.equal(c.sessions.audioBufferSeconds, 2.5)
-  t.equal(c.trustProxy, true)
+  t.equal(c.trustProxy, 1, 'true: the nearest proxy, one hop')
   t.same(c.corsOrigins, ['https://a.example', 'https://b.example'])
 })
 
@@ -166,4 +166,17 @@ t.test('OPUS_ENCODER_THREADS: the cores available up to 4 by default; 1 to 64 wh
   t.equal(loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: '3' }).opus.encoderThreads, 3)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: '0' }), /OPUS_ENCODER_THREADS/)
   t.throws(() => loadConfig({ BEARER_TOKEN: 'x', OPUS_ENCODER_THREADS: 'two' }), /OPUS_ENCODER_THREADS/)
+})
+
+t.test('TRUST_PROXY: off, one hop for true, a chain of N, or the proxies\' addresses; nothing else', async (t) => {
+  const trust = (value?: string) => loadConfig({ BEARER_TOKEN: 'x', ...(value === undefined ? {} : { TRUST_PROXY: value }) }).trustProxy
+  t.equal(trust(), false)
+  t.equal(trust('false'), false)
+  t.equal(trust('0'), false)
+  t.equal(trust('true'), 1)
+  t.equal(trust('2'), 2)
+  t.same(trust('10.0.0.5'), ['10.0.0.5'])
+  t.same(trust('10.0.0.0/8, 172.16.0.0/12,::1'), ['10.0.0.0/8', '172.16.0.0/12', '::1'])
+  t.throws(() => trust('yes'), /TRUST_PROXY/)
+  t.throws(() => trust('proxy.example'), /TRUST_PROXY/)
 })

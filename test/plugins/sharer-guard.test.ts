@@ -78,6 +78,20 @@ t.test('behind a proxy with TRUST_PROXY the client address comes from X-Forwarde
   t.equal(fromSharer.statusCode, 200, 'the sharer behind the proxy')
   const fromOther = await app.inject({ ...writes()[0], headers: { ...writes()[0].headers, 'x-forwarded-for': '198.51.100.1' }, remoteAddress: '127.0.0.1' })
   t.equal(fromOther.statusCode, 403, 'someone else behind the same proxy')
+  // The proxy appends the address it saw to whatever the client sent: a first entry is the client's own words.
+  const forged = await app.inject({ ...writes()[0], headers: { ...writes()[0].headers, 'x-forwarded-for': '203.0.113.7, 198.51.100.1' }, remoteAddress: '127.0.0.1' })
+  t.equal(forged.statusCode, 403, 'a stranger who wrote the sharer\'s address first is still the stranger the proxy saw')
+})
+
+t.test('TRUST_PROXY=2: two proxies in a chain, the address the outer one appended', async (t) => {
+  const app = await build(t, { TRUST_PROXY: '2' })
+  const via = (forwardedFor: string) => ({ 'x-forwarded-for': forwardedFor })
+  const res = await app.inject({ method: 'POST', url: '/api/share/start', headers: { ...JSON_HEADERS, ...via('203.0.113.7, 10.0.0.2') }, payload: { sessionId: '123456' }, remoteAddress: '127.0.0.1' })
+  t.equal(res.statusCode, 200)
+  const write = writes()[0]
+  t.equal((await app.inject({ ...write, headers: { ...write.headers, ...via('203.0.113.7, 10.0.0.2') }, remoteAddress: '127.0.0.1' })).statusCode, 200, 'the sharer')
+  t.equal((await app.inject({ ...write, headers: { ...write.headers, ...via('203.0.113.7, 198.51.100.1, 10.0.0.2') }, remoteAddress: '127.0.0.1' })).statusCode, 403,
+    'a stranger who forged the sharer\'s address in front')
 })
 
 t.test('the guard refuses before the body is read, and unknown sessions still answer 404', async (t) => {
