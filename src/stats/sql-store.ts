@@ -73,24 +73,24 @@ function batchStatements (driver: SqlDriver, batch: StatsBatch): Statement[] {
 /** A StatsStore over either database: the same schema, writes and queries. */
 export class SqlStatsStore implements StatsStore {
   readonly kind: 'sqlite' | 'postgres'
+  /** Set once the database is connected and migrated: the store is open while it is. */
   #driver: SqlDriver | undefined
-  #opened = false
   /** The open under way: callers that overlap share it instead of making a driver each. */
   #opening: Promise<void> | undefined
 
   /** `connect` makes the driver; it is called again after a failed open (the database was down). */
-  constructor (kind: 'sqlite' | 'postgres', readonly connect: () => SqlDriver | Promise<SqlDriver>) {
+  constructor (kind: 'sqlite' | 'postgres', readonly connect: () => SqlDriver) {
     this.kind = kind
   }
 
   async open (): Promise<void> {
-    if (this.#opened) return
+    if (this.#driver !== undefined) return
     this.#opening ??= this.#connectAndMigrate().finally(() => { this.#opening = undefined })
     return this.#opening
   }
 
   async #connectAndMigrate (): Promise<void> {
-    const driver = await this.connect()
+    const driver = this.connect()
     try {
       await migrate(driver)
     } catch (err) {
@@ -98,11 +98,10 @@ export class SqlStatsStore implements StatsStore {
       throw err
     }
     this.#driver = driver
-    this.#opened = true
   }
 
   get #db (): SqlDriver {
-    if (this.#driver === undefined || !this.#opened) throw new Error('the statistics store is not open')
+    if (this.#driver === undefined) throw new Error('the statistics store is not open')
     return this.#driver
   }
 
@@ -138,7 +137,6 @@ export class SqlStatsStore implements StatsStore {
     await this.#opening?.catch(() => {})
     const driver = this.#driver
     this.#driver = undefined
-    this.#opened = false
     await driver?.close()
   }
 }

@@ -29,7 +29,7 @@ storeSuite(t, 'sqlite', makeStore)
 t.test('sqlite: the file is in WAL mode', async (t) => {
   const store = await makeStore(t)
   await store.open()
-  const driver = await store.connect()
+  const driver = store.connect()
   t.teardown(() => driver.close())
   t.same(await driver.all('PRAGMA journal_mode'), [{ journal_mode: 'wal' }])
 })
@@ -37,20 +37,15 @@ t.test('sqlite: the file is in WAL mode', async (t) => {
 t.test('sqlite: opens that overlap share one driver; close waits for an open under way', async (t) => {
   const path = join(dir, 'overlap', 'stats.db')
   const made: SqliteDriver[] = []
-  const store = new SqlStatsStore('sqlite', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 20))
+  const connect = () => {
     const driver = new SqliteDriver(path)
     made.push(driver)
     return driver
-  })
+  }
+  const store = new SqlStatsStore('sqlite', connect)
   await Promise.all([store.open(), store.open(), store.summary('all', Date.now())])
   t.equal(made.length, 1, 'one driver for three callers')
-  const reopening = new SqlStatsStore('sqlite', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    const driver = new SqliteDriver(path)
-    made.push(driver)
-    return driver
-  })
+  const reopening = new SqlStatsStore('sqlite', connect)
   const opening = reopening.open()
   await reopening.close()
   await opening

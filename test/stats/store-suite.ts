@@ -54,7 +54,7 @@ export function storeSuite (t: Test, kind: string, makeStore: (t: Test) => Promi
     const store = await makeStore(t)
     await store.open()
     await store.open()
-    const driver = await store.connect()
+    const driver = store.connect()
     t.teardown(() => driver.close())
     t.same(await migrate(driver), [], 'nothing left to apply')
     const rows = await driver.all<{ version: number, name: string }>('SELECT version, name FROM stats_schema_migrations ORDER BY version')
@@ -176,7 +176,7 @@ export function storeSuite (t: Test, kind: string, makeStore: (t: Test) => Promi
     const stores = await Promise.all([makeStore(t), makeStore(t)])
     // Both point at one database (makeStore with the same t reuses it).
     await Promise.all(stores.map((s) => s.open()))
-    const driver = await stores[0]!.connect()
+    const driver = stores[0]!.connect()
     t.teardown(() => driver.close())
     const rows = await driver.all<{ n: number }>('SELECT count(*) AS n FROM stats_schema_migrations')
     t.equal(Number(rows[0]!.n), MIGRATIONS.length)
