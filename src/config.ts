@@ -229,10 +229,6 @@ function defaultInstanceId (): string {
   return `${host}-${randomBytes(4).toString('hex')}`
 }
 
-/**
- * Reads the configuration from an environment (pure apart from generating a token when none is set).
- * Throws one ConfigError naming every bad variable.
- */
 /** TRUST_PROXY as Fastify takes it: `true` is the nearest proxy alone (one hop), not every entry. */
 function trustedProxies (value: string): false | number | string[] {
   if (value === 'false' || value === '0') return false
@@ -241,6 +237,10 @@ function trustedProxies (value: string): false | number | string[] {
   return value.split(',').map((a) => a.trim())
 }
 
+/**
+ * Reads the configuration from an environment (pure apart from generating a token when none is set).
+ * Throws one ConfigError naming every bad variable.
+ */
 export function loadConfig (env: Record<string, string | undefined> = {}): AppConfig {
   const known = Object.fromEntries(
     Object.keys(EnvSchema.properties)
