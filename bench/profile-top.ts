@@ -13,7 +13,7 @@ interface ProfileNode { id: number, callFrame: CallFrame }
 interface CpuProfile { nodes: ProfileNode[], samples: number[], timeDeltas: number[] }
 
 /** What a frame belongs to: a package, Node's internals, ours, or V8's pseudo-frames. */
-export function owner (frame: CallFrame): string {
+function owner (frame: CallFrame): string {
   if (frame.url === '') return frame.functionName.startsWith('(') ? frame.functionName : '(native)'
   const inModules = frame.url.lastIndexOf('/node_modules/')
   if (inModules !== -1) {
@@ -30,7 +30,7 @@ function where (frame: CallFrame): string {
   return `${frame.functionName === '' ? '(anonymous)' : frame.functionName}${file}`
 }
 
-export function selfTimes (profile: CpuProfile): { byFunction: Map<string, number>, byOwner: Map<string, number>, busyUs: number, idleUs: number } {
+function selfTimes (profile: CpuProfile): { byFunction: Map<string, number>, byOwner: Map<string, number>, busyUs: number, idleUs: number } {
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]))
   const byFunction = new Map<string, number>()
   const byOwner = new Map<string, number>()
