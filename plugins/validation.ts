@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
-import { Ajv, type Options } from 'ajv'
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifySchemaCompiler } from 'fastify'
+import { TEXT_BYTES, TextBytes } from '../src/schemas/text-bytes.js'
 
 // unicode: false: maxLength compares .length (UTF-16 units) instead of walking every character to count
 // code points, which on a 235 KB audio body was a sixth of the server's CPU under load. The bounds are
@@ -31,7 +32,56 @@ export function createValidatorCompiler (log: FastifyBaseLogger): FastifySchemaC
   const logger = ajvLogger(log)
   const bodies = new Ajv({ ...common, logger, coerceTypes: false })
   const text = new Ajv({ ...common, logger, coerceTypes: 'array' })
-  return ({ schema, httpPart }) => (httpPart === 'body' ? bodies : text).compile(schema as object)
+  return ({ schema, httpPart }) => httpPart === 'body' ? compileBody(bodies, schema as BodySchema) : text.compile(schema as object)
+}
+
+interface StringBounds { minLength?: number, maxLength?: number, [TEXT_BYTES]?: true }
+interface BodySchema { properties?: Record<string, StringBounds> }
+
+/**
+ * A body validator. Where the schema lets a string property arrive as TextBytes (StringOrTextBytes), a
+ * body holding TextBytes there has that property checked against its length bounds (the bytes are its
+ * characters, checked by the parser that made them) and every other property against the schema.
+ */
+function compileBody (ajv: Ajv, schema: BodySchema): ValidateFunction {
+  const whole = ajv.compile(schema)
+  const properties = schema.properties ?? {}
+  const byteFields = Object.keys(properties).filter((key) => properties[key]![TEXT_BYTES] === true)
+  if (byteFields.length === 0) return whole
+  if (byteFields.length > 1) throw new Error('a body schema may let one property arrive as TextBytes')
+  const key = byteFields[0]!
+  const bounds = properties[key]!
+  const others = ajv.compile({ ...schema, properties: { ...properties, [key]: {} } })
+  const validate = ((body: unknown) => {
+    const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[key] : undefined
+    if (!(value instanceof TextBytes)) {
+      const valid = whole(body) as boolean
+      validate.errors = whole.errors ?? null
+      return valid
+    }
+    const tooShortOrLong = lengthError(key, value.length, bounds)
+    if (tooShortOrLong !== undefined) {
+      validate.errors = [tooShortOrLong]
+      return false
+    }
+    const valid = others(body) as boolean
+    validate.errors = others.errors ?? null
+    return valid
+  }) as ValidateFunction
+  validate.schema = schema
+  return validate
+}
+
+/** Ajv's own error for a string outside its length bounds, so the answer reads the same either way. */
+function lengthError (key: string, length: number, bounds: StringBounds): ErrorObject | undefined {
+  const instancePath = `/${key}`
+  if (bounds.minLength !== undefined && length < bounds.minLength) {
+    return { instancePath, schemaPath: `#/properties/${key}/minLength`, keyword: 'minLength', params: { limit: bounds.minLength }, message: `must NOT have fewer than ${bounds.minLength} characters` }
+  }
+  if (bounds.maxLength !== undefined && length > bounds.maxLength) {
+    return { instancePath, schemaPath: `#/properties/${key}/maxLength`, keyword: 'maxLength', params: { limit: bounds.maxLength }, message: `must NOT have more than ${bounds.maxLength} characters` }
+  }
+  return undefined
 }
 
 /** Sets the validator compiler on the root, so that every route declared after it validates this way. */

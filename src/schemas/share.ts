@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, SessionId, UnixMs } from './common.js'
 import { RecordingStatus } from './recording.js'
+import { StringOrTextBytes } from './text-bytes.js'
 
 /** Decoded audio bytes one chunk may carry (the client sends 176 400). */
 export const MAX_AUDIO_CHUNK_BYTES = 1024 * 1024
@@ -70,9 +71,10 @@ export const AudioChunkAnswer = Type.Composite([AudioChunk, Type.Object({
   granule: Type.Optional(Type.Integer({ minimum: 0, description: 'codec=opus only: 48 kHz samples since the stream began (pre-skip included) at the first packet' })),
   receivedAt: Type.Optional(Type.Integer({ description: 'codec=opus only: when the chunk reached the server (server clock, Unix ms)' }))
 })])
+// The audio route's parser hands `data` over as TextBytes when it can (src/session/audio-body.ts).
 export const AudioBody = Type.Composite([
-  Type.Omit(AudioChunk, ['timestamp']),
-  Type.Object({ timestamp: Type.Optional(UnixMs) })
+  Type.Omit(AudioChunk, ['timestamp', 'data']),
+  Type.Object({ data: StringOrTextBytes(AudioChunk.properties.data), timestamp: Type.Optional(UnixMs) })
 ])
 export type AudioBody = Static<typeof AudioBody>
 

@@ -1,20 +1,52 @@
 import type { AudioFormat } from './audio-format.js'
 import type { BufferedChunk } from './audio-ring.js'
 import { encodeFloat32Base64 } from './pcm-codec.js'
+import type { TextBytes } from '../schemas/text-bytes.js'
+
+const HEAD = '[{"data":"'
+/** Where the base64 text begins in a chunk's answer (and in a shell made for one). */
+export const CHUNK_TEXT_START = HEAD.length
+const HEAD_BYTES = Buffer.from(HEAD, 'latin1')
+
+function tailOf (format: AudioFormat, timestamp: number, sequenceNumber: number): string {
+  return `","sampleRate":${format.sampleRate},"channels":${format.channels},"timestamp":${timestamp},"sequenceNumber":${sequenceNumber}}]`
+}
+/** The longest tail any accepted chunk has (the schema's bounds: 6-digit rate, 1-digit channels, safe-integer ms, int32 sequence). */
+const MAX_TAIL = tailOf({ sampleRate: 192_000, channels: 8 }, Number.MAX_SAFE_INTEGER, 2_147_483_647).length
 
 /**
- * The REST wire form of buffered data, serialised once when it arrives so that polls only write bytes.
- * Each chunk is kept as a whole poll answer holding it alone, `[{…}]`: most polls return exactly one
- * chunk and send that Buffer as it is; field order and names are the desktop client's (CLIENT.md).
+ * Room for a chunk's answer around `textLength` characters of base64: the head written, the text to be
+ * written at CHUNK_TEXT_START, and space for any tail. A parser that reads the text from the request's
+ * bytes writes it here, so the answer is made without the text ever being a JS string.
  */
-export function audioChunkJson (base64: string, format: AudioFormat, timestamp: number, sequenceNumber: number): Buffer {
-  const head = '[{"data":"'
-  const tail = `","sampleRate":${format.sampleRate},"channels":${format.channels},"timestamp":${timestamp},"sequenceNumber":${sequenceNumber}}]`
-  const out = Buffer.allocUnsafe(head.length + base64.length + tail.length)
-  let at = out.write(head, 0, 'latin1')
-  at += out.write(base64, at, 'latin1')
-  out.write(tail, at, 'latin1')
-  return out
+export function chunkAnswerShell (textLength: number): Buffer {
+  const shell = Buffer.allocUnsafe(CHUNK_TEXT_START + textLength + MAX_TAIL)
+  HEAD_BYTES.copy(shell, 0)
+  return shell
+}
+
+function liesInShell (text: TextBytes): boolean {
+  return text.start === CHUNK_TEXT_START && text.buffer.length >= CHUNK_TEXT_START + text.length + MAX_TAIL &&
+    text.buffer.subarray(0, CHUNK_TEXT_START).equals(HEAD_BYTES)
+}
+
+/**
+ * The REST wire form of a chunk, made once when it arrives so that polls only write bytes. Each chunk is
+ * kept as a whole poll answer holding it alone, `[{…}]`: most polls return exactly one chunk and send that
+ * Buffer as it is; field order and names are the desktop client's (CLIENT.md). Text that lies in a shell
+ * (chunkAnswerShell) is completed there, without a copy.
+ */
+export function audioChunkJson (base64: string | TextBytes, format: AudioFormat, timestamp: number, sequenceNumber: number): Buffer {
+  let shell: Buffer
+  if (typeof base64 !== 'string' && liesInShell(base64)) {
+    shell = base64.buffer
+  } else {
+    const text = typeof base64 === 'string' ? base64 : base64.toString()
+    shell = chunkAnswerShell(text.length)
+    shell.write(text, CHUNK_TEXT_START, 'latin1')
+  }
+  const end = CHUNK_TEXT_START + base64.length
+  return shell.subarray(0, end + shell.write(tailOf(format, timestamp, sequenceNumber), end, 'latin1'))
 }
 
 /** A buffered chunk's one-chunk answer, built from its samples (for chunks whose JSON the ring let go). */

@@ -8,6 +8,7 @@ import { audioChunkJson, joinChunkAnswers, restChunkJson } from './rest-wire.js'
 import type { SharerBinding } from './sharer-binding.js'
 import { ChatRefused, type ChatEntry, type ChatMessage, type ChatPage, type ChatRefusal, type ChatSender } from '../chat/chat-log.js'
 import type { SongEntry } from '../history/song-history.js'
+import type { TextBytes } from '../schemas/text-bytes.js'
 
 export interface RegistryOptions extends SessionLimits {
   maxSessions: number
@@ -40,7 +41,8 @@ export type SessionLookup =
 
 /** An audio chunk as the sharer posts it. */
 export interface AudioUpload {
-  data: string
+  /** Base64 of the samples: as a string, or as the bytes the audio route's parser read it into. */
+  data: string | TextBytes
   sampleRate: number
   channels: number
   timestamp?: number | undefined
@@ -137,6 +139,8 @@ export class SessionRegistry {
   #overflowLoggedAt = new Map<string, { at: number, pending: number }>()
   /** Sessions whose start the store is committing: not served yet, but their ids and places are taken. */
   #starting = new Map<string, Promise<void>>()
+  /** Where each audio POST is decoded before the session's ring copies it (see receiveAudio). */
+  #decoded = new Float32Array(0)
   #store: SessionStore | undefined
 
   readonly events = new EventEmitter<RegistryEvents>()
@@ -317,7 +321,9 @@ export class SessionRegistry {
     const session = this.requireActive(id)
     if (this.#isRepeat(session, upload.sequenceNumber, now)) return { buffered: false }
     const format = { sampleRate: upload.sampleRate, channels: upload.channels }
-    const decoded = decodeFloat32Base64(upload.data, format, maxBytes)
+    // Into one reused store: the ring copies the samples before anything else can decode.
+    if (this.#decoded.byteLength < maxBytes) this.#decoded = new Float32Array(Math.ceil(maxBytes / 4))
+    const decoded = decodeFloat32Base64(upload.data, format, maxBytes, this.#decoded)
     const timestamp = upload.timestamp ?? now
     // The text is canonical base64 of exactly these samples (checked on decode), so it is relayed as sent.
     const json = audioChunkJson(upload.data, format, timestamp, upload.sequenceNumber)

@@ -164,3 +164,43 @@ t.test('different formats decode the same bytes into the same samples', async (t
   t.same(arr(mono.samples), arr(stereo.samples), 'format only decides what counts as a whole frame')
   t.equal(mono.samples.length, 100)
 })
+
+t.test('property: text in bytes (TextBytes) and as a string decode alike, and as Node\'s own decoder judges it', async (t) => {
+  const { default: fc } = await import('fast-check')
+  const { TextBytes } = await import('../../src/schemas/text-bytes.js')
+  /** The reference: Node's decoder, refusing what it would skip or read loosely (non-ASCII, URL-safe, stray bits). */
+  const reference = (data: string): Buffer | 'invalid' => {
+    if (data.length === 0 || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(data)) return 'invalid'
+    const bytes = Buffer.from(data, 'base64')
+    return bytes.toString('base64') === data ? bytes : 'invalid'
+  }
+  const outcome = (decode: () => { samples: Float32Array }): Buffer | 'invalid' | 'not frames' => {
+    try {
+      const { samples } = decode()
+      return Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)
+    } catch (err) {
+      const message = (err as Error).message
+      return /base64/.test(message) ? 'invalid' : 'not frames'
+    }
+  }
+  const floats = fc.float32Array({ noNaN: true, noDefaultInfinity: true, maxLength: 24 }).map(encodeFloat32Base64)
+  const mutated = fc.tuple(floats, fc.nat(), fc.constantFrom('=', '-', '_', 'é', '\u0000', ' ', 'A', '+', '/', '==', ''))
+    .map(([text, at, piece]) => text.slice(0, at % (text.length + 1)) + piece + text.slice((at % (text.length + 1)) + 1))
+  const scratch = new Float32Array(64)
+  let accepted = 0
+  const differing: string[] = []
+  fc.assert(fc.property(fc.oneof(floats, mutated, fc.string({ maxLength: 16 })), fc.nat(7), (data, offset) => {
+    const expected = reference(data)
+    const fromString = outcome(() => decodeFloat32Base64(data, MONO, 1024))
+    const inBytes = Buffer.from('#'.repeat(offset) + data, 'latin1')
+    const fromBytes = Buffer.byteLength(data) === data.length ? outcome(() => decodeFloat32Base64(new TextBytes(inBytes, offset, data.length), MONO, 1024, scratch)) : fromString
+    const same = (a: unknown, b: unknown) => (Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b)
+    if (expected !== 'invalid') accepted++
+    // Valid base64 that is not whole finite float32s is refused as such, not as bad text.
+    const finite = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer).every(Number.isFinite)
+    const judged = expected === 'invalid' ? 'invalid' : (expected.length % 4 === 0 && finite(expected) ? expected : 'not frames')
+    if (!same(fromString, judged) || !same(fromBytes, judged)) differing.push(JSON.stringify(data))
+  }), { seed: 20261128, numRuns: 4000 })
+  t.same(differing, [], 'every text is judged as Node\'s decoder judges it, and decodes to its bytes, from a string and from bytes')
+  t.ok(accepted > 1000, `${accepted} of 4000 texts were valid base64`)
+})

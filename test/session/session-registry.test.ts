@@ -471,7 +471,7 @@ t.test('pollAudioJson: the REST body, byte-identical data for receivers near liv
   const sent = new Map<number, string>()
   for (let seq = 0; seq < 25; seq++) {
     const up = upload(seq)
-    sent.set(seq, up.data)
+    sent.set(seq, String(up.data))
     reg.receiveAudio('123456', up, MAX_AUDIO_BYTES, seq * 500)
   }
   t.equal(reg.pollAudioJson('123456', 24, 'r', 13_000), undefined, 'caught up: no body')
