@@ -41,32 +41,39 @@ function hexDigit (byte: number): number {
  * Where the value's unescaped characters are gathered before they are copied into a shell of the exact
  * size. Reused: each call fills and empties it before returning.
  */
-let gathered = Buffer.alloc(0)
+let gathered = new Uint8Array(0)
 
 /**
  * The characters of the string value between `from` and the closing quote at `to`, unescaped into
  * `gathered`; their count, or -1 when one is not base64 text or is escaped in a way left to JSON.parse.
+ * (Plain Uint8Arrays and the client's escape checked outright: this loop runs over every byte of every
+ * audio body, and that way it takes ~60 % of the time.)
  */
 function gatherBase64 (body: Buffer, from: number, to: number): number {
-  if (gathered.length < to - from) gathered = Buffer.allocUnsafe(to - from)
+  if (gathered.length < to - from) gathered = new Uint8Array(to - from)
   const out = gathered
+  const src = new Uint8Array(body.buffer, body.byteOffset, body.length)
   let w = 0
   let r = from
   while (r < to) {
-    const c = body[r]!
+    const c = src[r]!
     if (BASE64_CHAR[c] === 1) {
       out[w++] = c
       r++
-    } else if (c !== BACKSLASH || r + 1 >= to) {
-      return -1
-    } else if (body[r + 1] === 0x2f) { // \/
-      out[w++] = 0x2f
-      r += 2
-    } else if (body[r + 1] === 0x75 && r + 6 <= to) { // \uXXXX
-      const code = (hexDigit(body[r + 2]!) << 12) | (hexDigit(body[r + 3]!) << 8) | (hexDigit(body[r + 4]!) << 4) | hexDigit(body[r + 5]!)
+      continue
+    }
+    if (c !== BACKSLASH || r + 1 >= to) return -1
+    const kind = src[r + 1]
+    if (kind === 0x75 && r + 6 <= to) { // \uXXXX, '+' as \u002B from the desktop client
+      const code = src[r + 2] === 0x30 && src[r + 3] === 0x30 && src[r + 4] === 0x32 && (src[r + 5]! | 0x20) === 0x62
+        ? 0x2b
+        : (hexDigit(src[r + 2]!) << 12) | (hexDigit(src[r + 3]!) << 8) | (hexDigit(src[r + 4]!) << 4) | hexDigit(src[r + 5]!)
       if (code < 0 || code > 0x7f || BASE64_CHAR[code] !== 1) return -1
       out[w++] = code
       r += 6
+    } else if (kind === 0x2f) { // \/
+      out[w++] = 0x2f
+      r += 2
     } else {
       return -1
     }
@@ -104,7 +111,7 @@ export function parseAudioBodyFast (body: Buffer): Record<string, unknown> | und
   const object = parsed as Record<string, unknown>
   if (object.data !== '') return undefined
   const shell = chunkAnswerShell(length)
-  gathered.copy(shell, CHUNK_TEXT_START, 0, length)
+  shell.set(gathered.subarray(0, length), CHUNK_TEXT_START)
   object.data = new TextBytes(shell, CHUNK_TEXT_START, length)
   return object
 }
