@@ -1,5 +1,4 @@
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify'
-import sensible from '@fastify/sensible'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppConfig } from './src/config.js'
 import { ErrorResponse } from './src/schemas/common.js'
@@ -112,7 +111,6 @@ export async function buildApp (config: AppConfig, options: BuildOptions = {}) {
 
   await app.register(validation)
   await app.register(configPlugin, { config })
-  await app.register(sensible)
   await app.register(rateLimits)
   await app.register(errorHandler)
   await app.register(jsonBody)
