@@ -10,6 +10,7 @@ import { decodeFloat32Base64, encodeFloat32Base64 } from '../src/session/pcm-cod
 import { SessionRegistry } from '../src/session/session-registry.js'
 import { audioChunkJson } from '../src/session/rest-wire.js'
 import { parseAudioBodyFast } from '../src/session/audio-body.js'
+import type { TextBytes } from '../src/schemas/text-bytes.js'
 import Fastify from 'fastify'
 
 const FORMAT = { sampleRate: 44100, channels: 2 }
@@ -54,6 +55,8 @@ function parseStandard (body: Buffer): unknown {
   return parsed
 }
 if (parseAudioBodyFast(plainBody) === undefined || parseAudioBodyFast(stjBody) === undefined) throw new Error('fast path not taken')
+const textBytes = parseAudioBodyFast(stjBody)!.data as TextBytes
+const decodeStore = new Float32Array(1 << 18)
 
 const bench = new Bench({ time: 1500, warmupTime: 300 })
 bench
@@ -64,11 +67,18 @@ bench
   .add('audio body: fast path, JSON.stringify body', () => { parseAudioBodyFast(plainBody) })
   .add(`audio body: standard JSON parse, System.Text.Json body (+ as \\u002B, ${Math.round(stjBody.length / 1000)} KB)`, () => { parseStandard(stjBody) })
   .add('audio body: fast path, System.Text.Json body', () => { parseAudioBodyFast(stjBody) })
-  .add('codec: base64 decode + validate a 0.5 s chunk', () => {
+  .add('codec: base64 decode + validate a 0.5 s chunk, from a string', () => {
     decodeFloat32Base64(base64, FORMAT, 1 << 20)
   })
-  .add('registry: receive an audio POST (decode, validate, buffer, JSON)', () => {
+  .add('codec: base64 decode + validate a 0.5 s chunk, from bytes into a reused store (the route\'s way)', () => {
+    decodeFloat32Base64(textBytes, FORMAT, 1 << 20, decodeStore)
+  })
+  .add('registry: receive an audio POST whose data is a string (a body left to JSON.parse)', () => {
     reg.receiveAudio('123456', { ...FORMAT, data: base64, sequenceNumber: postSeq++ }, 1 << 20, Date.now())
+  })
+  .add('registry: the client\'s audio POST from its bytes (fast path, decode, validate, buffer, answer)', () => {
+    const body = parseAudioBodyFast(stjBody) as { data: TextBytes }
+    reg.receiveAudio('123456', { ...FORMAT, data: body.data, sequenceNumber: postSeq++ }, 1 << 20, Date.now())
   })
   .add('registry: GET audio answer, 1 chunk (live receiver)', () => {
     reg.pollAudioJson('123456', postSeq - 2, 'listener', Date.now())

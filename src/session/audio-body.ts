@@ -81,6 +81,29 @@ function gatherBase64 (body: Buffer, from: number, to: number): number {
   return w
 }
 
+/** True when every byte of `text` is one of base64's characters (branch-free, four at a time: it runs over ~235 KB). */
+function allBase64Chars (text: Uint8Array): boolean {
+  let missing = 0
+  let i = 0
+  for (; i + 4 <= text.length; i += 4) {
+    missing |= (BASE64_CHAR[text[i]!]! & BASE64_CHAR[text[i + 1]!]! & BASE64_CHAR[text[i + 2]!]! & BASE64_CHAR[text[i + 3]!]!) ^ 1
+  }
+  for (; i < text.length; i++) missing |= BASE64_CHAR[text[i]!]! ^ 1
+  return missing === 0
+}
+
+/**
+ * The characters of the string value between `from` and the closing quote at `to`: the body's own bytes
+ * when it has no escapes (JSON.stringify's way), else unescaped into `gathered` (System.Text.Json's);
+ * undefined when one is not base64 text or is escaped in a way left to JSON.parse.
+ */
+function base64Value (body: Buffer, from: number, to: number): Uint8Array | undefined {
+  const value = new Uint8Array(body.buffer, body.byteOffset + from, to - from)
+  if (value.indexOf(BACKSLASH) === -1) return allBase64Chars(value) ? value : undefined
+  const length = gatherBase64(body, from, to)
+  return length === -1 ? undefined : gathered.subarray(0, length)
+}
+
 export function parseAudioBodyFast (body: Buffer): Record<string, unknown> | undefined {
   const keyAt = body.indexOf(DATA_KEY)
   if (keyAt === -1) return undefined
@@ -95,8 +118,8 @@ export function parseAudioBodyFast (body: Buffer): Record<string, unknown> | und
   const valueEnd = body.indexOf(QUOTE, valueStart)
   if (valueEnd === -1) return undefined
 
-  const length = gatherBase64(body, valueStart, valueEnd)
-  if (length === -1) return undefined
+  const text = base64Value(body, valueStart, valueEnd)
+  if (text === undefined) return undefined
 
   const rest = body.toString('utf8', 0, valueStart) + body.toString('utf8', valueEnd)
   if (rest.includes('\\') || rest.includes('__proto__') || rest.includes('constructor')) return undefined
@@ -110,8 +133,8 @@ export function parseAudioBodyFast (body: Buffer): Record<string, unknown> | und
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
   const object = parsed as Record<string, unknown>
   if (object.data !== '') return undefined
-  const shell = chunkAnswerShell(length)
-  shell.set(gathered.subarray(0, length), CHUNK_TEXT_START)
-  object.data = new TextBytes(shell, CHUNK_TEXT_START, length)
+  const shell = chunkAnswerShell(text.length)
+  shell.set(text, CHUNK_TEXT_START)
+  object.data = new TextBytes(shell, CHUNK_TEXT_START, text.length)
   return object
 }
