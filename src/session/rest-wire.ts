@@ -25,8 +25,8 @@ export function chunkAnswerShell (textLength: number): Buffer {
   return shell
 }
 
-function liesInShell (text: TextBytes): boolean {
-  return text.start === CHUNK_TEXT_START && text.buffer.length >= CHUNK_TEXT_START + text.length + MAX_TAIL &&
+function liesInShell (text: TextBytes, tailLength: number): boolean {
+  return text.start === CHUNK_TEXT_START && text.buffer.length >= CHUNK_TEXT_START + text.length + tailLength &&
     text.buffer.subarray(0, CHUNK_TEXT_START).equals(HEAD_BYTES)
 }
 
@@ -34,19 +34,23 @@ function liesInShell (text: TextBytes): boolean {
  * The REST wire form of a chunk, made once when it arrives so that polls only write bytes. Each chunk is
  * kept as a whole poll answer holding it alone, `[{…}]`: most polls return exactly one chunk and send that
  * Buffer as it is; field order and names are the desktop client's (CLIENT.md). Text that lies in a shell
- * (chunkAnswerShell) is completed there, without a copy.
+ * with room for the tail (chunkAnswerShell) is completed there, without a copy.
  */
 export function audioChunkJson (base64: string | TextBytes, format: AudioFormat, timestamp: number, sequenceNumber: number): Buffer {
-  let shell: Buffer
-  if (typeof base64 !== 'string' && liesInShell(base64)) {
-    shell = base64.buffer
-  } else {
-    const text = typeof base64 === 'string' ? base64 : base64.toString()
-    shell = chunkAnswerShell(text.length)
-    shell.write(text, CHUNK_TEXT_START, 'latin1')
-  }
+  const tail = tailOf(format, timestamp, sequenceNumber)
   const end = CHUNK_TEXT_START + base64.length
-  return shell.subarray(0, end + shell.write(tailOf(format, timestamp, sequenceNumber), end, 'latin1'))
+  let answer: Buffer
+  if (typeof base64 !== 'string' && liesInShell(base64, tail.length)) {
+    answer = base64.buffer
+  } else {
+    // Numbers beyond the schema's bounds (a restored snapshot's) get an answer of their own size.
+    answer = Buffer.allocUnsafe(end + tail.length)
+    HEAD_BYTES.copy(answer, 0)
+    if (typeof base64 === 'string') answer.write(base64, CHUNK_TEXT_START, 'latin1')
+    else base64.buffer.copy(answer, CHUNK_TEXT_START, base64.start, base64.start + base64.length)
+  }
+  answer.write(tail, end, 'latin1')
+  return answer.subarray(0, end + tail.length)
 }
 
 /** A buffered chunk's one-chunk answer, built from its samples (for chunks whose JSON the ring let go). */

@@ -23,6 +23,27 @@ t.test('audioChunkJson with edge values', async (t) => {
   t.equal(JSON.parse(audioChunkJson(data, STEREO_44K, 1, 0).toString())[0].data, data, '"+" and "/" need no escaping')
 })
 
+t.test('audioChunkJson completes a shell in place, and never cuts a tail that does not fit it', async (t) => {
+  const { CHUNK_TEXT_START, chunkAnswerShell } = await import('../../src/session/rest-wire.js')
+  const { TextBytes } = await import('../../src/schemas/text-bytes.js')
+  const data = 'QUFB'.repeat(10)
+  const inShell = () => {
+    const shell = chunkAnswerShell(data.length)
+    shell.write(data, CHUNK_TEXT_START, 'latin1')
+    return new TextBytes(shell, CHUNK_TEXT_START, data.length)
+  }
+  const text = inShell()
+  const answer = audioChunkJson(text, STEREO_44K, 5, 7)
+  t.equal(answer.buffer, text.buffer.buffer, 'within the schema\'s bounds: completed in the shell')
+  t.same(JSON.parse(answer.toString()), [{ data, sampleRate: 44100, channels: 2, timestamp: 5, sequenceNumber: 7 }])
+  // A chunk restored from a snapshot carries whatever safe integers it was saved with.
+  const huge = Number.MAX_SAFE_INTEGER
+  for (const [name, from] of [['from a shell', inShell()], ['from a string', data], ['from bytes outside a shell', new TextBytes(Buffer.from(`..${data}`), 2, data.length)]] as const) {
+    const big = audioChunkJson(from, { sampleRate: huge, channels: huge }, huge, huge)
+    t.same(JSON.parse(big.toString()), [{ data, sampleRate: huge, channels: huge, timestamp: huge, sequenceNumber: huge }], `${name}: the whole tail`)
+  }
+})
+
 t.test('joinChunkAnswers: one answer is sent as it is, several become one array', async (t) => {
   const b = (text: string): Buffer => Buffer.from(text)
   t.equal(joinChunkAnswers([]).toString(), '[]')
