@@ -14,6 +14,8 @@ const PAD = 0x3d // '='
 /** The 6-bit value of each standard base64 character; 0xff for every other byte ('=', '-' and '_' too). */
 const SEXTET = new Uint8Array(256).fill(0xff)
 for (let i = 0; i < ALPHABET.length; i++) SEXTET[ALPHABET.charCodeAt(i)] = i
+/** 1 for the bytes a base64 text is made of (the standard alphabet and '='), 0 for every other byte. */
+export const BASE64_TEXT_BYTE = SEXTET.map((sextet, byte) => (sextet !== 0xff || byte === PAD ? 1 : 0))
 
 function invalidBase64 (): never {
   throw new DomainError('INVALID_AUDIO', 'data is not valid standard base64')
